@@ -1,0 +1,116 @@
+"""Data that flows between the stages. Pydantic at every boundary that is serialised."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+
+class JobState(StrEnum):
+    DRAFTING = "drafting"
+    SCRIPT_REVIEW = "script_review"
+    IMAGES_REVIEW = "images_review"
+    QUEUED = "queued"
+    PRODUCING = "producing"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in {JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED}
+
+
+class Scene(BaseModel):
+    narration: str
+    visual_query: str = ""
+    image_prompt: str = ""
+    # The user's own media: a local path (relative to the script) or an http(s) URL.
+    media: str | None = None
+
+
+class Script(BaseModel):
+    title: str
+    language: str = "en"
+    hook: str = ""
+    scenes: list[Scene]
+    hashtags: list[str] = Field(default_factory=list)
+    description: str = ""
+    sources: list[str] = Field(default_factory=list)
+    style_bible: str = ""
+    grounded: bool = False
+
+    @property
+    def narration(self) -> str:
+        return "\n\n".join(scene.narration for scene in self.scenes)
+
+
+class WordTiming(BaseModel):
+    """One word of the script as spoken: seconds from the start of the voice track."""
+
+    text: str
+    start: float
+    end: float
+    scene: int
+
+
+class Voiceover(BaseModel):
+    audio_path: Path
+    duration: float
+    words: list[WordTiming]
+    provider: str
+    sample_rate: int
+
+
+class VoiceChoice(BaseModel):
+    language: str = "en"
+    voice: str | None = None
+    # Words per minute for engines that take one; 1.0-relative speed for others.
+    rate: int = 165
+
+
+class ImageCandidate(BaseModel):
+    scene: int
+    path: Path
+    provider: str
+    source_url: str | None = None
+
+
+class SceneCut(BaseModel):
+    """A scene's slice of the reel, in frames (the render works on the frame grid)."""
+
+    scene: int
+    image: Path
+    start_frame: int
+    frames: int
+
+
+class RenderSpec(BaseModel):
+    width: int = 720
+    height: int = 1280
+    fps: int = 30
+    cuts: list[SceneCut]
+    audio_path: Path
+    subtitles_path: Path
+    total_frames: int
+    out_path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """Emitted by the runner; fronts turn it into a bar or an edited chat message."""
+
+    stage: str
+    fraction: float | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StageTiming:
+    stage: str
+    provider: str
+    seconds: float
+    outcome: str
