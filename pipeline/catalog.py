@@ -62,7 +62,7 @@ STYLES: dict[str, SubtitleStyle] = {
     ),
     "clean-white": SubtitleStyle(
         name="clean-white",
-        text_colour="E8E8E8",
+        text_colour="B8C0C8",
         highlight_colour="FFFFFF",
         outline_colour="1A1A1A",
         outline=2.5,

@@ -57,6 +57,7 @@ class ProviderError(ReelError):
         self.retryable = retryable
         self.retry_after = retry_after
         self.status = status
+        self.attempts = 1
 
 
 class ProviderUnavailable(ProviderError):

@@ -30,7 +30,9 @@ def script_words(script: Script) -> list[ScriptWord]:
     offset = 0
     for index, scene in enumerate(script.scenes):
         for match in _WORD.finditer(scene.narration):
-            words.append(ScriptWord(match.group(), index, offset + match.start(), offset + match.end()))
+            words.append(
+                ScriptWord(match.group(), index, offset + match.start(), offset + match.end())
+            )
         offset += len(scene.narration) + len(SCENE_SEPARATOR)
     return words
 

@@ -1,0 +1,29 @@
+"""Rendering reels with ffmpeg: timeline, stills, loudness, the one-graph encode, probing."""
+
+from pipeline.render.audio import LoudnessReport, measure_loudness, normalise_voice
+from pipeline.render.ffmpeg import resolve_ffmpeg, run_ffmpeg
+from pipeline.render.graph import build_filter_graph, build_render_args, video_maxrate
+from pipeline.render.probe import MediaInfo, count_frames, probe
+from pipeline.render.reel import RenderResult, render_reel
+from pipeline.render.stills import Motion, prepare_still
+from pipeline.render.timeline import plan_cuts, total_frames_for
+
+__all__ = [
+    "LoudnessReport",
+    "MediaInfo",
+    "Motion",
+    "RenderResult",
+    "build_filter_graph",
+    "build_render_args",
+    "count_frames",
+    "measure_loudness",
+    "normalise_voice",
+    "plan_cuts",
+    "prepare_still",
+    "probe",
+    "render_reel",
+    "resolve_ffmpeg",
+    "run_ffmpeg",
+    "total_frames_for",
+    "video_maxrate",
+]

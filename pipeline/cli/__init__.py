@@ -1,0 +1,53 @@
+"""The ``reelfactory`` command. Each subcommand lives in its own module with ``add_parser``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from ..errors import ReelError
+from ..settings import Settings
+from . import doctor, make, render
+from .common import console
+
+COMMANDS = (render, make, doctor)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="reelfactory", description="Short vertical videos.")
+    root.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    commands = root.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        command.add_parser(commands)
+    return root
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs whole URLs at INFO; users' media URLs may carry tokens.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    configure_logging(args.verbose)
+    settings = Settings()
+    try:
+        code: int = asyncio.run(args.run(args, settings))
+    except ReelError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True, markup=True)
+        return 2
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

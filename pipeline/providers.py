@@ -1,0 +1,191 @@
+"""Which adapter serves each port, built once from Settings.
+
+Chains follow the order in settings (``script_chain``, ``voice_chain``, ``image_chain``); a
+provider without its key is left out. Vendor SDKs are imported only when their key is set, so
+the offline path (``render``, ``make demo``) never pays for them.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+from .adapters.cards import CardSource
+from .adapters.espeak import EspeakSynth
+from .adapters.local_fs import LocalBlobStore
+from .fetch import ImageFetcher
+from .ports import Aligner, BlobStore, ImageSource, ScriptWriter, SpeechSynth
+from .settings import Settings
+from .stages.images import MediaFetcher
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Providers:
+    writers: list[ScriptWriter] = field(default_factory=list)
+    synths: list[SpeechSynth] = field(default_factory=list)
+    aligners: list[Aligner] = field(default_factory=list)
+    images: list[ImageSource] = field(default_factory=list)
+    store: BlobStore | None = None
+    fetch_media: MediaFetcher | None = None
+    closers: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+    def describe(self) -> dict[str, list[str]]:
+        return {
+            "script": [w.name for w in self.writers],
+            "voice": [s.name for s in self.synths],
+            "align": [a.name for a in self.aligners],
+            "images": [i.name for i in self.images],
+            "storage": [self.store.name] if self.store else [],
+        }
+
+    async def aclose(self) -> None:
+        await self.closers.aclose()
+
+
+def _closing(providers: Providers, adapter: Any) -> Any:
+    closer = getattr(adapter, "aclose", None)
+    if closer is not None:
+        providers.closers.push_async_callback(closer)
+    return adapter
+
+
+def _secret(value: Any) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def build_offline(settings: Settings) -> Providers:
+    """Everything that works with no keys and no network."""
+    return build(settings, offline=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    gemini: str | None
+    groq: str | None
+    eleven: str | None
+    search: str | None
+
+
+def build(settings: Settings, *, offline: bool = False) -> Providers:
+    providers = Providers()
+    keys = _Keys(
+        *(
+            None if offline else _secret(value)
+            for value in (
+                settings.gemini_api_key,
+                settings.groq_api_key,
+                settings.elevenlabs_api_key,
+                settings.google_search_api_key,
+            )
+        )
+    )
+    fetcher = _closing(
+        providers,
+        ImageFetcher(
+            cache_dir=settings.cache_dir,
+            allow_hosts=settings.fetch_allow_hosts,
+            max_bytes=settings.fetch_max_bytes,
+            concurrency=settings.fetch_concurrency,
+        ),
+    )
+    providers.fetch_media = fetcher.fetch
+    _writers(providers, settings, keys)
+    _voices(providers, settings, keys)
+    _images(providers, settings, keys, fetcher)
+    if settings.blob_store == "r2":
+        from .adapters.r2 import R2BlobStore
+
+        providers.store = _closing(providers, R2BlobStore.from_settings(settings))
+    else:
+        providers.store = LocalBlobStore(settings.blobs_dir)
+    return providers
+
+
+def _writers(providers: Providers, settings: Settings, keys: _Keys) -> None:
+    timeout, attempts = settings.provider_timeout, settings.provider_retries
+    for name in settings.script_chain:
+        if name == "gemini" and keys.gemini:
+            from .adapters.gemini import GeminiScriptWriter
+
+            writer: ScriptWriter = GeminiScriptWriter(
+                keys.gemini, base_url=settings.gemini_base_url, timeout=timeout, attempts=attempts
+            )
+            providers.writers.append(_closing(providers, writer))
+        elif name == "groq" and keys.groq:
+            from .adapters.groq import GroqScriptWriter
+
+            writer = GroqScriptWriter(
+                keys.groq, base_url=settings.groq_base_url, timeout=timeout, attempts=attempts
+            )
+            providers.writers.append(_closing(providers, writer))
+
+
+def _voices(providers: Providers, settings: Settings, keys: _Keys) -> None:
+    from .tts_cache import CachedSynth
+
+    timeout, attempts = settings.provider_timeout, settings.provider_retries
+    if keys.groq:
+        from .adapters.groq import GroqWhisperAligner
+
+        aligner = GroqWhisperAligner(
+            keys.groq, base_url=settings.groq_base_url, timeout=timeout, attempts=attempts
+        )
+        providers.aligners.append(_closing(providers, aligner))
+    for name in settings.voice_chain:
+        synth: SpeechSynth
+        if name == "elevenlabs" and keys.eleven:
+            from .adapters.elevenlabs import ElevenLabsSynth
+
+            synth = ElevenLabsSynth(
+                keys.eleven,
+                base_url=settings.elevenlabs_base_url,
+                timeout=timeout,
+                attempts=attempts,
+            )
+        elif name == "gemini" and keys.gemini:
+            if not providers.aligners:
+                # Gemini TTS gives no word timings; without Whisper there are no subtitles.
+                logger.info("voice: gemini TTS skipped (it needs REELFACTORY_GROQ_API_KEY)")
+                continue
+            from .adapters.gemini import GeminiSpeech
+
+            synth = GeminiSpeech(
+                keys.gemini, base_url=settings.gemini_base_url, timeout=timeout, attempts=attempts
+            )
+        else:
+            continue
+        providers.synths.append(_closing(providers, CachedSynth(synth, settings.cache_dir)))
+    # The offline voice is always the last resort.
+    providers.synths.append(EspeakSynth())
+
+
+def _images(providers: Providers, settings: Settings, keys: _Keys, fetcher: ImageFetcher) -> None:
+    timeout, attempts = settings.provider_timeout, settings.provider_retries
+    for name in settings.image_chain:
+        source: ImageSource
+        if name == "google_search" and keys.search and settings.google_search_cx:
+            from .adapters.google_search import GoogleSearchImages
+
+            source = GoogleSearchImages(
+                keys.search,
+                settings.google_search_cx,
+                fetcher=fetcher,
+                base_url=settings.google_search_base_url,
+                timeout=timeout,
+                attempts=attempts,
+            )
+        elif name == "gemini" and keys.gemini:
+            from .adapters.gemini import GeminiImages
+
+            source = GeminiImages(
+                keys.gemini, base_url=settings.gemini_base_url, timeout=timeout, attempts=attempts
+            )
+        else:
+            continue
+        providers.images.append(_closing(providers, source))
+    # Cards never fail: the last fallback.
+    providers.images.append(CardSource())

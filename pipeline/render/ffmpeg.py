@@ -1,0 +1,233 @@
+"""Running ffmpeg: finding the binary, progress, timeouts, cancellation, errors.
+
+Everything is started from an argument list, never a shell, so paths need no shell quoting.
+Filter-graph text is another matter: :func:`escape_filter_path` quotes a path for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.errors import RenderError
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[float], Awaitable[None]]
+
+# ffmpeg reports twice a second by default; a quarter second lets the callback reach ~4/s.
+_STATS_PERIOD = "0.25"
+_MIN_PROGRESS_INTERVAL = 0.25
+_STDERR_TAIL = 25
+
+
+def resolve_ffmpeg(configured: str | None = None) -> str:
+    """The ffmpeg to run: ``configured`` (a path or a name on PATH) or the wheel's static build."""
+    if configured:
+        candidate = Path(configured).expanduser()
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+        found = shutil.which(configured)
+        if found:
+            return found
+        raise RenderError(f"ffmpeg binary not found: {configured}", stage="ffmpeg")
+    try:
+        import imageio_ffmpeg
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise RenderError("imageio-ffmpeg is not installed", stage="ffmpeg") from exc
+    try:
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except RuntimeError as exc:
+        raise RenderError(f"no ffmpeg available: {exc}", stage="ffmpeg") from exc
+
+
+def escape_filter_path(path: Path | str) -> str:
+    """Quote a path as an option value inside filter-graph text.
+
+    Two parsers read it: the graph parser (separators ``, ; [ ]``) and then the filter's
+    option parser (separator ``:``). Backslash-escaping for both levels keeps any byte of
+    the path literal, including ``' : , \\``.
+    """
+    value = str(path)
+    for char in ("\\", "'", ":"):
+        value = value.replace(char, "\\" + char)
+    for char in ("\\", "'", "[", "]", ",", ";"):
+        value = value.replace(char, "\\" + char)
+    return value
+
+
+def file_url(path: Path) -> str:
+    """An input/output name ffmpeg cannot mistake for a protocol (``a:b.mp4``) or an option."""
+    return "file:" + str(path.resolve())
+
+
+@dataclass(slots=True)
+class CompletedRun:
+    returncode: int
+    stderr: str
+    stdout: str = ""
+
+
+class _ProgressReader:
+    """Turns ``-progress`` key=value blocks into throttled, non-decreasing fractions."""
+
+    def __init__(self, total_frames: int | None, on_progress: ProgressCallback | None) -> None:
+        self.total_frames = total_frames
+        self.on_progress = on_progress
+        self.last_sent = -1.0
+        self.last_time = 0.0
+        self.frame = 0
+
+    async def consume(self, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            key, _, value = line.decode("utf-8", "replace").strip().partition("=")
+            if key == "frame" and value.isdigit():
+                self.frame = int(value)
+            elif key == "progress":
+                await self._report(final=value == "end")
+
+    async def _report(self, *, final: bool) -> None:
+        if self.on_progress is None:
+            return
+        if final:
+            fraction = 1.0
+        elif self.total_frames:
+            fraction = min(self.frame / self.total_frames, 1.0)
+        else:
+            return  # without a frame total there is no fraction to give until the end
+        now = time.monotonic()
+        if fraction <= self.last_sent or (
+            not final and now - self.last_time < _MIN_PROGRESS_INTERVAL
+        ):
+            return
+        self.last_sent, self.last_time = fraction, now
+        await self.on_progress(fraction)
+
+
+async def _collect_lines(stream: asyncio.StreamReader, sink: deque[str] | list[str]) -> None:
+    while line := await stream.readline():
+        sink.append(line.decode("utf-8", "replace").rstrip())
+
+
+def _kill(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+
+
+async def _supervise(
+    proc: asyncio.subprocess.Process,
+    readers: list[asyncio.Task[None]],
+    *,
+    timeout: float,
+    stage: str,
+) -> int:
+    """Wait for ffmpeg; on timeout, cancellation or a failing reader, kill it and reap it."""
+    try:
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(*readers)
+            return await proc.wait()
+    except TimeoutError:
+        raise RenderError(f"ffmpeg timed out after {timeout:.0f} s", stage=stage) from None
+    finally:
+        # Kill synchronously first: even if this task is cancelled again while reaping,
+        # the process is already gone.
+        _kill(proc)
+        for task in readers:
+            task.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+        if proc.returncode is None:
+            await asyncio.shield(proc.wait())
+
+
+async def _start(binary: str, args: list[str], stage: str) -> asyncio.subprocess.Process:
+    try:
+        return await asyncio.create_subprocess_exec(
+            binary,
+            *args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except OSError as exc:
+        raise RenderError(f"cannot start {binary}: {exc}", stage=stage) from exc
+
+
+def _failure(stage: str, returncode: int, lines: deque[str] | list[str]) -> RenderError:
+    tail = "\n".join(list(lines)[-_STDERR_TAIL:]) or "(no output)"
+    return RenderError(f"ffmpeg exited with code {returncode}:\n{tail}", stage=stage)
+
+
+async def run_ffmpeg(
+    args: list[str],
+    *,
+    binary: str,
+    timeout: float,
+    stage: str,
+    total_frames: int | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> None:
+    """Run ``binary`` with ``args`` (everything after the program name).
+
+    Progress comes from ``-progress pipe:1``; ``on_progress`` gets fractions 0..1 at most
+    ~4 times a second and 1.0 at the end. On failure, timeout or cancellation ffmpeg is
+    killed; failures raise :class:`RenderError` carrying ``stage`` and ffmpeg's last lines.
+    """
+    has_level = any(arg in ("-loglevel", "-v") for arg in args)
+    full = [
+        "-hide_banner",
+        "-nostdin",
+        *([] if has_level else ["-loglevel", "error"]),
+        "-nostats",
+        "-progress",
+        "pipe:1",
+        "-stats_period",
+        _STATS_PERIOD,
+        *args,
+    ]
+    logger.debug("ffmpeg[%s]: %s", stage, " ".join(full))
+    started = time.monotonic()
+    proc = await _start(binary, full, stage)
+    assert proc.stdout is not None and proc.stderr is not None
+    tail: deque[str] = deque(maxlen=_STDERR_TAIL * 4)
+    progress = _ProgressReader(total_frames, on_progress)
+    readers = [
+        asyncio.create_task(progress.consume(proc.stdout)),
+        asyncio.create_task(_collect_lines(proc.stderr, tail)),
+    ]
+    returncode = await _supervise(proc, readers, timeout=timeout, stage=stage)
+    if returncode != 0:
+        raise _failure(stage, returncode, tail)
+    logger.debug("ffmpeg[%s] done in %.2f s", stage, time.monotonic() - started)
+
+
+async def capture_ffmpeg(
+    args: list[str], *, binary: str, timeout: float, stage: str
+) -> CompletedRun:
+    """Run ffmpeg and return its whole stderr, for callers that parse it (probe, loudness).
+
+    The exit code is returned, not raised: ``ffmpeg -i file`` exits 1 by design.
+    """
+    proc = await _start(binary, ["-hide_banner", "-nostdin", *args], stage)
+    assert proc.stdout is not None and proc.stderr is not None
+    out_lines: list[str] = []
+    err_lines: list[str] = []
+    readers = [
+        asyncio.create_task(_collect_lines(proc.stdout, out_lines)),
+        asyncio.create_task(_collect_lines(proc.stderr, err_lines)),
+    ]
+    returncode = await _supervise(proc, readers, timeout=timeout, stage=stage)
+    return CompletedRun(returncode, "\n".join(err_lines), "\n".join(out_lines))
+
+
+def raise_for_run(run: CompletedRun, stage: str) -> None:
+    if run.returncode != 0:
+        raise _failure(stage, run.returncode, run.stderr.splitlines())

@@ -1,0 +1,223 @@
+"""render_reel: stills in threads, one ffmpeg graph, a thumbnail; atomic outputs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from pipeline.errors import RenderError
+from pipeline.models import RenderSpec
+from pipeline.render.audio import AUDIO_BITRATE
+from pipeline.render.ffmpeg import file_url, run_ffmpeg
+from pipeline.render.graph import build_render_args
+from pipeline.render.probe import probe
+from pipeline.render.stills import Motion, prepare_still
+
+logger = logging.getLogger(__name__)
+
+THUMB_NAME = "thumb.jpg"
+THUMB_AT = 1.0  # seconds in: past the first frame, which often is a plain title card
+_FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".woff", ".woff2"}
+# Past this the graph goes in a file: one argument may not exceed 128 KiB on Linux.
+_INLINE_GRAPH_LIMIT = 32_000
+# Share of the progress bar the stills take; the encode fills the rest.
+_STILLS_SHARE = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class RenderResult:
+    path: Path
+    thumb: Path
+    duration: float
+    frames: int
+    size_bytes: int
+    seconds: float
+
+
+def _validate(spec: RenderSpec) -> None:
+    if not spec.cuts:
+        raise RenderError("nothing to render: no scenes", stage="render")
+    frames = sum(cut.frames for cut in spec.cuts)
+    if frames != spec.total_frames or any(cut.frames < 1 for cut in spec.cuts):
+        raise RenderError(
+            f"cuts cover {frames} frames, the reel has {spec.total_frames}", stage="render"
+        )
+    for path in (spec.audio_path, spec.subtitles_path, *(cut.image for cut in spec.cuts)):
+        if not path.is_file():
+            raise RenderError(f"missing input {path.name}", stage="render")
+
+
+async def _prepare_stills(spec: RenderSpec, work: Path) -> list[Motion]:
+    """Pillow work in a small thread pool; every thread is finished before this returns."""
+    loop = asyncio.get_running_loop()
+    size = (spec.width, spec.height)
+    # Pillow releases the GIL while decoding, resizing and encoding, so threads do run in
+    # parallel; more of them than cores would only hold more decoded photos in memory.
+    executor = ThreadPoolExecutor(max_workers=min(len(spec.cuts), os.cpu_count() or 2))
+    try:
+        jobs = [
+            loop.run_in_executor(
+                executor,
+                partial(
+                    prepare_still,
+                    cut.image,
+                    work / f"scene{cut.scene:03d}.jpg",
+                    scene=cut.scene,
+                    frames=cut.frames,
+                    size=size,
+                ),
+            )
+            for cut in spec.cuts
+        ]
+        return list(await asyncio.gather(*jobs))
+    finally:
+        # On failure or cancellation the threads still running must finish before the
+        # caller deletes their directory, or they would write into a removed folder.
+        await asyncio.shield(asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True))
+
+
+def _font_dir(fonts_dir: Path, work: Path) -> Path:
+    """A folder holding only the font files: libass logs an error for every other file."""
+    fonts = [p for p in fonts_dir.iterdir() if p.suffix.lower() in _FONT_SUFFIXES]
+    if len(fonts) == len(list(fonts_dir.iterdir())):
+        return fonts_dir
+    clean = work / "fonts"
+    clean.mkdir()
+    for font in fonts:
+        (clean / font.name).symlink_to(font.resolve())
+    return clean
+
+
+def _spill_graph(args: list[str], work: Path) -> list[str]:
+    """Move a long ``-filter_complex`` graph into a file (``-/filter_complex``)."""
+    index = args.index("-filter_complex")
+    if len(args[index + 1]) <= _INLINE_GRAPH_LIMIT:
+        return args
+    script = work / "graph.txt"
+    script.write_text(args[index + 1], encoding="utf-8")
+    return [*args[:index], "-/filter_complex", str(script), *args[index + 2 :]]
+
+
+async def _thumbnail(
+    video: Path, thumb: Path, *, spec: RenderSpec, binary: str, timeout: float
+) -> None:
+    at = min(THUMB_AT, spec.total_frames / spec.fps / 2)
+    await run_ffmpeg(
+        [
+            "-y",
+            "-ss",
+            f"{at:.3f}",
+            "-i",
+            file_url(video),
+            "-frames:v",
+            "1",
+            "-vf",
+            f"scale={spec.width // 2}:{spec.height // 2}:flags=bicubic",
+            "-q:v",
+            "3",
+            "-f",
+            "image2",
+            "-update",
+            "1",
+            file_url(thumb),
+        ],
+        binary=binary,
+        timeout=timeout,
+        stage="thumbnail",
+    )
+
+
+async def render_reel(
+    spec: RenderSpec,
+    *,
+    binary: str,
+    fonts_dir: Path,
+    timeout: float,
+    preset: str = "veryfast",
+    crf: int = 23,
+    on_progress: Callable[[float], Awaitable[None]] | None = None,
+) -> RenderResult:
+    """Render ``spec`` to ``spec.out_path`` and ``thumb.jpg`` beside it.
+
+    ``spec.audio_path`` must already be normalised AAC (see ``normalise_voice``): it is
+    copied, not encoded. Outputs appear atomically; on any failure or cancellation the
+    temporary files are removed and nothing is left at the output paths.
+    """
+    started = time.monotonic()
+    _validate(spec)
+    out = spec.out_path
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.stem}.", suffix=".render", dir=out.parent))
+    try:
+        if on_progress is not None:
+            await on_progress(0.0)
+        motions, audio = await asyncio.gather(
+            _prepare_stills(spec, work), probe(spec.audio_path, binary=binary)
+        )
+        if audio.audio_codec is None:
+            raise RenderError(f"{spec.audio_path.name} has no audio", stage="render")
+        if audio.duration and abs(audio.duration - spec.total_frames / spec.fps) > 0.1:
+            logger.warning(
+                "audio lasts %.3f s but the reel has %d frames", audio.duration, spec.total_frames
+            )
+        stills_done = time.monotonic()
+
+        async def encode_progress(fraction: float) -> None:
+            if on_progress is not None:
+                await on_progress(_STILLS_SHARE + (1 - _STILLS_SHARE) * fraction * 0.99)
+
+        encoding = work / "reel.mp4"
+        args = build_render_args(
+            spec.model_copy(update={"out_path": encoding}),
+            motions,
+            fonts_dir=_font_dir(fonts_dir, work),
+            preset=preset,
+            crf=crf,
+            audio_bitrate=audio.audio_bitrate or AUDIO_BITRATE,
+        )
+        await run_ffmpeg(
+            _spill_graph(args, work),
+            binary=binary,
+            timeout=max(timeout - (stills_done - started), 1.0),
+            stage="render",
+            total_frames=spec.total_frames,
+            on_progress=encode_progress if on_progress else None,
+        )
+        encoded = time.monotonic()
+        thumb_partial = work / THUMB_NAME
+        await _thumbnail(encoding, thumb_partial, spec=spec, binary=binary, timeout=60.0)
+        info = await probe(encoding, binary=binary)
+        thumb = out.with_name(THUMB_NAME)
+        os.replace(encoding, out)
+        os.replace(thumb_partial, thumb)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result = RenderResult(
+        path=out,
+        thumb=thumb,
+        duration=info.duration or spec.total_frames / spec.fps,
+        frames=spec.total_frames,
+        size_bytes=out.stat().st_size,
+        seconds=time.monotonic() - started,
+    )
+    logger.info(
+        "rendered %s: %d frames, %.1f MB in %.1f s (stills %.1f s, encode %.1f s)",
+        out.name,
+        result.frames,
+        result.size_bytes / 1e6,
+        result.seconds,
+        stills_done - started,
+        encoded - stills_done,
+    )
+    if on_progress is not None:
+        await on_progress(1.0)
+    return result

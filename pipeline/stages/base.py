@@ -1,0 +1,47 @@
+"""What every stage gets: the job's script, its work folder, choices, and a progress callback."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..catalog import SubtitleStyle
+from ..models import ProgressEvent, Script, VoiceChoice
+from ..ports import ProgressCallback
+from ..settings import Settings
+
+
+async def _ignore(_: ProgressEvent) -> None:
+    return None
+
+
+@dataclass(slots=True)
+class JobContext:
+    job_id: str
+    script: Script
+    work: Path
+    voice: VoiceChoice
+    style: SubtitleStyle
+    settings: Settings
+    progress: ProgressCallback = _ignore
+
+    def path(self, *parts: str) -> Path:
+        return self.work.joinpath(*parts)
+
+    async def report(self, stage: str, fraction: float | None = None, detail: str = "") -> None:
+        await self.progress(ProgressEvent(stage, fraction, detail))
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write via a temp file and rename, so a crash never leaves half a JSON artifact."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,133 @@
+"""A fake ElevenLabs API on 127.0.0.1, speaking the wire format the ``elevenlabs`` SDK expects.
+
+Usage::
+
+    async with FakeElevenLabs(latency=0.0) as fake:
+        client = AsyncElevenLabs(api_key="test", base_url=fake.base_url)
+        fake.enqueue(status(500), ok())  # or fake.push("tts", ...)
+        ...
+        assert fake.requests[0].json["text"] == script.narration
+
+Route (needs an ``xi-api-key`` header, else 401):
+
+- ``POST /v1/text-to-speech/{voice_id}/with-timestamps?output_format=pcm_24000``
+  (route ``"tts"``): ``{audio_base64, alignment, normalized_alignment}``. ``alignment`` times
+  every character of ``text`` (letters ``seconds_per_char``, pauses after punctuation and at
+  ``\\n``), and the audio is a tone of exactly the alignment's length plus a short tail, in the
+  requested ``pcm_<rate>`` (raw s16le mono) or ``wav_<rate>``; other formats answer 400.
+  ``fake.spoken`` holds each answer's duration in seconds.
+
+Behaviours are the ones of ``tests.fakes.groq`` (re-exported here), with these meanings:
+``ok(body=...)`` replaces the answer; ``status(code, retry_after=...)`` answers
+``{"detail": {"status": ..., "message": ...}}``; ``hang()`` never answers; ``malformed()``
+a 200 whose body is cut off mid-JSON; ``bad_schema()`` an alignment whose three lists differ
+in length. ``latency`` seconds pass before every answer; ``requests`` records every request.
+"""
+
+from __future__ import annotations
+
+import array
+import base64
+import io
+import math
+import wave
+from typing import Any
+
+from aiohttp import web
+
+from .groq import Behaviour, FakeServer, Recorded, bad_schema, hang, malformed, ok, status
+
+__all__ = [
+    "Behaviour",
+    "FakeElevenLabs",
+    "Recorded",
+    "bad_schema",
+    "hang",
+    "malformed",
+    "ok",
+    "status",
+]
+
+_PAUSES = {",": 0.12, ";": 0.15, ":": 0.15, ".": 0.25, "!": 0.25, "?": 0.25, "\n": 0.2}
+_TAIL = 0.15
+_ERROR_STATUS = {401: "invalid_api_key", 429: "too_many_concurrent_requests", 500: "internal"}
+
+
+class FakeElevenLabs(FakeServer):
+    def __init__(self, *, latency: float = 0.0, seconds_per_char: float = 0.06) -> None:
+        super().__init__(latency=latency)
+        self.seconds_per_char = seconds_per_char
+        self.spoken: list[float] = []
+        self.app.router.add_post("/v1/text-to-speech/{voice_id}/with-timestamps", self._tts)
+
+    def _error(self, code: int, message: str, retry: Behaviour | None = None) -> web.Response:
+        detail = {"status": _ERROR_STATUS.get(code, f"http_{code}"), "message": message}
+        headers = self.retry_headers(retry) if retry else None
+        return self.respond({"detail": detail}, code=code, headers=headers)
+
+    async def _tts(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        self.record("tts", request, json=payload)
+        behaviour = await self.next_behaviour("tts")
+        if not request.headers.get("xi-api-key"):
+            return self._error(401, "Invalid API key")
+        if behaviour.kind == "status":
+            return self._error(behaviour.code, f"fake status {behaviour.code}", behaviour)
+        if behaviour.kind == "malformed":
+            return self.respond('{"audio_base64": "AAAA", "alignment": {"characters": ["O"')
+        if behaviour.body is not None:
+            return self.respond(behaviour.body)
+        output_format = request.query.get("output_format", "mp3_44100_128")
+        codec, _, rate_text = output_format.partition("_")
+        if codec not in {"pcm", "wav"} or not rate_text.isdigit():
+            return self._error(400, f"the fake speaks pcm_* and wav_* only, not {output_format}")
+        text = str(payload.get("text", ""))
+        if not text.strip():
+            return self._error(400, "text must not be empty")
+        alignment = self._align(text)
+        duration = (alignment["character_end_times_seconds"] or [0.0])[-1] + _TAIL
+        self.spoken.append(duration)
+        audio = _tone(duration, int(rate_text), wav=codec == "wav")
+        if behaviour.kind == "bad_schema":
+            alignment["character_start_times_seconds"] = alignment["character_start_times_seconds"][
+                :-3
+            ]
+        body = {
+            "audio_base64": base64.b64encode(audio).decode(),
+            "alignment": alignment,
+            "normalized_alignment": alignment,
+        }
+        return self.respond(body)
+
+    def _align(self, text: str) -> dict[str, Any]:
+        starts, ends = [], []
+        cursor = 0.05
+        for char in text:
+            length = _PAUSES.get(char, self.seconds_per_char if not char.isspace() else 0.03)
+            starts.append(round(cursor, 3))
+            cursor += length
+            ends.append(round(cursor, 3))
+        return {
+            "characters": list(text),
+            "character_start_times_seconds": starts,
+            "character_end_times_seconds": ends,
+        }
+
+
+def _tone(duration: float, rate: int, *, wav: bool) -> bytes:
+    """A 220 Hz tone, built from one period repeated, so any length costs next to nothing."""
+    frames = round(duration * rate)
+    period = array.array(
+        "h", (round(8000 * math.sin(2 * math.pi * i * 220 / rate)) for i in range(rate // 220))
+    )
+    repeats = frames // len(period) + 1
+    pcm = (period.tobytes() * repeats)[: frames * 2]
+    if not wav:
+        return pcm
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(rate)
+        writer.writeframes(pcm)
+    return buffer.getvalue()

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from pipeline.queue import RenderQueue
+
+
+async def test_one_slot_runs_one_at_a_time_in_order() -> None:
+    queue = RenderQueue(1)
+    active = 0
+    peak = 0
+    order: list[str] = []
+    positions: dict[str, list[int]] = {"b": [], "c": []}
+
+    async def job(name: str) -> None:
+        nonlocal active, peak
+
+        async def seen(position: int) -> None:
+            positions[name].append(position)
+
+        async with queue.slot(name, seen):
+            active += 1
+            peak = max(peak, active)
+            order.append(name)
+            await asyncio.sleep(0.02)
+            active -= 1
+
+    first = asyncio.create_task(job("a"))
+    await asyncio.sleep(0)
+    await asyncio.gather(first, job("b"), job("c"))
+    assert peak == 1
+    assert order == ["a", "b", "c"]
+    assert positions["b"] == [1]
+    assert positions["c"][0] == 2 and positions["c"][-1] == 1
+
+
+async def test_cancelled_waiter_leaves_the_queue() -> None:
+    queue = RenderQueue(1)
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with queue.slot("a"):
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(queue.slot("b").__aenter__())
+    await asyncio.sleep(0)
+    assert queue.position("b") == 1
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert queue.position("b") == -1
+    release.set()
+    await holder
+    async with queue.slot("c"):
+        assert queue.running == {"c"}
+
+
+def test_needs_a_slot() -> None:
+    with pytest.raises(ValueError):
+        RenderQueue(0)
