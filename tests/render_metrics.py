@@ -90,7 +90,7 @@ def _shift(previous: np.ndarray, current: np.ndarray) -> tuple[float, float, flo
     cross = current * np.conj(previous)
     cross /= np.maximum(np.abs(cross), 1e-9)
     surface = np.fft.irfft2(cross, s=(previous.shape[0], (previous.shape[1] - 1) * 2))
-    row, col = np.unravel_index(int(np.argmax(surface)), surface.shape)
+    row, col = (int(i) for i in np.unravel_index(int(np.argmax(surface)), surface.shape))
     peak = float(surface[row, col])
     dy = row + _subpixel(surface[:, col], row)
     dx = col + _subpixel(surface[row, :], col)

@@ -91,22 +91,21 @@ class _ProgressReader:
             key, _, value = line.decode("utf-8", "replace").strip().partition("=")
             if key == "frame" and value.isdigit():
                 self.frame = int(value)
-            elif key == "progress":
-                await self._report(final=value == "end")
+            elif key == "progress" and value == "continue":
+                await self.report(self._fraction(), final=False)
 
-    async def _report(self, *, final: bool) -> None:
-        if self.on_progress is None:
+    def _fraction(self) -> float | None:
+        # Without a frame total there is no fraction to give until the end.
+        if not self.total_frames:
+            return None
+        # Never 1.0 before ffmpeg has exited cleanly: "progress=end" also ends a failed run.
+        return min(self.frame / self.total_frames, 0.999)
+
+    async def report(self, fraction: float | None, *, final: bool) -> None:
+        if self.on_progress is None or fraction is None or fraction <= self.last_sent:
             return
-        if final:
-            fraction = 1.0
-        elif self.total_frames:
-            fraction = min(self.frame / self.total_frames, 1.0)
-        else:
-            return  # without a frame total there is no fraction to give until the end
         now = time.monotonic()
-        if fraction <= self.last_sent or (
-            not final and now - self.last_time < _MIN_PROGRESS_INTERVAL
-        ):
+        if not final and now - self.last_time < _MIN_PROGRESS_INTERVAL:
             return
         self.last_sent, self.last_time = fraction, now
         await self.on_progress(fraction)
@@ -136,7 +135,7 @@ async def _supervise(
             await asyncio.gather(*readers)
             return await proc.wait()
     except TimeoutError:
-        raise RenderError(f"ffmpeg timed out after {timeout:.0f} s", stage=stage) from None
+        raise RenderError(f"ffmpeg timed out after {timeout:g} s", stage=stage) from None
     finally:
         # Kill synchronously first: even if this task is cancelled again while reaping,
         # the process is already gone.
@@ -206,6 +205,7 @@ async def run_ffmpeg(
     returncode = await _supervise(proc, readers, timeout=timeout, stage=stage)
     if returncode != 0:
         raise _failure(stage, returncode, tail)
+    await progress.report(1.0, final=True)
     logger.debug("ffmpeg[%s] done in %.2f s", stage, time.monotonic() - started)
 
 

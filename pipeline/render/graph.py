@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 
 from pipeline.models import RenderSpec
-from pipeline.render.audio import AUDIO_BITRATE
+from pipeline.render.audio import AUDIO_BUDGET
 from pipeline.render.ffmpeg import escape_filter_path, file_url
 from pipeline.render.stills import Motion
 
@@ -41,7 +41,7 @@ _X264_PARAMS = "direct=temporal:b-pyramid=none"
 _SUBME = {"veryfast": 1}
 
 
-def video_maxrate(duration: float, audio_bitrate: int = AUDIO_BITRATE) -> int:
+def video_maxrate(duration: float, audio_bitrate: int = AUDIO_BUDGET) -> int:
     """The video bitrate cap (bits/s) that keeps the whole file under the size cap.
 
     Over the reel x264 spends at most maxrate * duration plus the initial buffer, so the
@@ -113,7 +113,7 @@ def build_render_args(
     fonts_dir: Path,
     preset: str = "veryfast",
     crf: int = 23,
-    audio_bitrate: int = AUDIO_BITRATE,
+    audio_bitrate: int = AUDIO_BUDGET,
 ) -> list[str]:
     """ffmpeg arguments (without the program name) rendering ``spec`` to ``spec.out_path``.
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from pipeline.errors import RenderError
 from pipeline.models import RenderSpec
-from pipeline.render.audio import AUDIO_BITRATE
+from pipeline.render.audio import AUDIO_BUDGET
 from pipeline.render.ffmpeg import file_url, run_ffmpeg
 from pipeline.render.graph import build_render_args
-from pipeline.render.probe import probe
+from pipeline.render.probe import MediaInfo, probe
 from pipeline.render.stills import Motion, prepare_still
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ _FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".woff", ".woff2"}
 _INLINE_GRAPH_LIMIT = 32_000
 # Share of the progress bar the stills take; the encode fills the rest.
 _STILLS_SHARE = 0.05
+_PROCESS_TIMEOUT = 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class RenderResult:
     seconds: float
 
 
-def _validate(spec: RenderSpec) -> None:
+def _validate(spec: RenderSpec, fonts_dir: Path) -> None:
     if not spec.cuts:
         raise RenderError("nothing to render: no scenes", stage="render")
     frames = sum(cut.frames for cut in spec.cuts)
@@ -54,6 +55,8 @@ def _validate(spec: RenderSpec) -> None:
     for path in (spec.audio_path, spec.subtitles_path, *(cut.image for cut in spec.cuts)):
         if not path.is_file():
             raise RenderError(f"missing input {path.name}", stage="render")
+    if not fonts_dir.is_dir():
+        raise RenderError(f"no fonts folder at {fonts_dir}", stage="render")
 
 
 async def _prepare_stills(spec: RenderSpec, work: Path) -> list[Motion]:
@@ -70,13 +73,13 @@ async def _prepare_stills(spec: RenderSpec, work: Path) -> list[Motion]:
                 partial(
                     prepare_still,
                     cut.image,
-                    work / f"scene{cut.scene:03d}.jpg",
+                    work / f"scene{index:03d}.jpg",
                     scene=cut.scene,
                     frames=cut.frames,
                     size=size,
                 ),
             )
-            for cut in spec.cuts
+            for index, cut in enumerate(spec.cuts)
         ]
         return list(await asyncio.gather(*jobs))
     finally:
@@ -136,6 +139,63 @@ async def _thumbnail(
     )
 
 
+@dataclass(slots=True)
+class _Timings:
+    started: float
+    stills: float = 0.0
+    encode: float = 0.0
+
+
+async def _render(
+    spec: RenderSpec,
+    work: Path,
+    timings: _Timings,
+    *,
+    binary: str,
+    fonts_dir: Path,
+    preset: str,
+    crf: int,
+    on_progress: Callable[[float], Awaitable[None]] | None,
+) -> MediaInfo:
+    """Everything that writes into ``work``; returns the probe of the finished reel."""
+    motions, audio = await asyncio.gather(
+        _prepare_stills(spec, work), probe(spec.audio_path, binary=binary)
+    )
+    if audio.audio_codec is None:
+        raise RenderError(f"{spec.audio_path.name} has no audio", stage="render")
+    if audio.duration and abs(audio.duration - spec.total_frames / spec.fps) > 0.1:
+        logger.warning(
+            "audio lasts %.3f s but the reel has %d frames", audio.duration, spec.total_frames
+        )
+    timings.stills = time.monotonic() - timings.started
+
+    async def encode_progress(fraction: float) -> None:
+        if on_progress is not None:
+            await on_progress(_STILLS_SHARE + (1 - _STILLS_SHARE) * fraction * 0.99)
+
+    encoding = work / spec.out_path.name
+    args = build_render_args(
+        spec.model_copy(update={"out_path": encoding}),
+        motions,
+        fonts_dir=_font_dir(fonts_dir, work),
+        preset=preset,
+        crf=crf,
+        audio_bitrate=audio.audio_bitrate or AUDIO_BUDGET,
+    )
+    await run_ffmpeg(
+        _spill_graph(args, work),
+        binary=binary,
+        # The caller's deadline is the real limit; this only bounds a stuck process.
+        timeout=_PROCESS_TIMEOUT,
+        stage="render",
+        total_frames=spec.total_frames,
+        on_progress=encode_progress if on_progress else None,
+    )
+    timings.encode = time.monotonic() - timings.started - timings.stills
+    await _thumbnail(encoding, work / THUMB_NAME, spec=spec, binary=binary, timeout=60.0)
+    return await probe(encoding, binary=binary)
+
+
 async def render_reel(
     spec: RenderSpec,
     *,
@@ -146,59 +206,36 @@ async def render_reel(
     crf: int = 23,
     on_progress: Callable[[float], Awaitable[None]] | None = None,
 ) -> RenderResult:
-    """Render ``spec`` to ``spec.out_path`` and ``thumb.jpg`` beside it.
+    """Render ``spec`` to ``spec.out_path`` and ``thumb.jpg`` beside it, within ``timeout`` s.
 
     ``spec.audio_path`` must already be normalised AAC (see ``normalise_voice``): it is
-    copied, not encoded. Outputs appear atomically; on any failure or cancellation the
-    temporary files are removed and nothing is left at the output paths.
+    copied, not encoded. Outputs appear atomically; on any failure, timeout or cancellation
+    ffmpeg is killed, the temporary files are removed and nothing is left at the outputs.
     """
-    started = time.monotonic()
-    _validate(spec)
-    out = spec.out_path
+    timings = _Timings(started=time.monotonic())
+    _validate(spec, fonts_dir)
+    out, thumb = spec.out_path, spec.out_path.with_name(THUMB_NAME)
     out.parent.mkdir(parents=True, exist_ok=True)
+    # In the output's folder, so the final renames stay on one filesystem.
     work = Path(tempfile.mkdtemp(prefix=f".{out.stem}.", suffix=".render", dir=out.parent))
     try:
         if on_progress is not None:
             await on_progress(0.0)
-        motions, audio = await asyncio.gather(
-            _prepare_stills(spec, work), probe(spec.audio_path, binary=binary)
-        )
-        if audio.audio_codec is None:
-            raise RenderError(f"{spec.audio_path.name} has no audio", stage="render")
-        if audio.duration and abs(audio.duration - spec.total_frames / spec.fps) > 0.1:
-            logger.warning(
-                "audio lasts %.3f s but the reel has %d frames", audio.duration, spec.total_frames
+        async with asyncio.timeout(timeout):
+            info = await _render(
+                spec,
+                work,
+                timings,
+                binary=binary,
+                fonts_dir=fonts_dir,
+                preset=preset,
+                crf=crf,
+                on_progress=on_progress,
             )
-        stills_done = time.monotonic()
-
-        async def encode_progress(fraction: float) -> None:
-            if on_progress is not None:
-                await on_progress(_STILLS_SHARE + (1 - _STILLS_SHARE) * fraction * 0.99)
-
-        encoding = work / "reel.mp4"
-        args = build_render_args(
-            spec.model_copy(update={"out_path": encoding}),
-            motions,
-            fonts_dir=_font_dir(fonts_dir, work),
-            preset=preset,
-            crf=crf,
-            audio_bitrate=audio.audio_bitrate or AUDIO_BITRATE,
-        )
-        await run_ffmpeg(
-            _spill_graph(args, work),
-            binary=binary,
-            timeout=max(timeout - (stills_done - started), 1.0),
-            stage="render",
-            total_frames=spec.total_frames,
-            on_progress=encode_progress if on_progress else None,
-        )
-        encoded = time.monotonic()
-        thumb_partial = work / THUMB_NAME
-        await _thumbnail(encoding, thumb_partial, spec=spec, binary=binary, timeout=60.0)
-        info = await probe(encoding, binary=binary)
-        thumb = out.with_name(THUMB_NAME)
-        os.replace(encoding, out)
-        os.replace(thumb_partial, thumb)
+        os.replace(work / out.name, out)
+        os.replace(work / THUMB_NAME, thumb)
+    except TimeoutError:
+        raise RenderError(f"render timed out after {timeout:.0f} s", stage="render") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result = RenderResult(
@@ -207,7 +244,7 @@ async def render_reel(
         duration=info.duration or spec.total_frames / spec.fps,
         frames=spec.total_frames,
         size_bytes=out.stat().st_size,
-        seconds=time.monotonic() - started,
+        seconds=time.monotonic() - timings.started,
     )
     logger.info(
         "rendered %s: %d frames, %.1f MB in %.1f s (stills %.1f s, encode %.1f s)",
@@ -215,8 +252,8 @@ async def render_reel(
         result.frames,
         result.size_bytes / 1e6,
         result.seconds,
-        stills_done - started,
-        encoded - stills_done,
+        timings.stills,
+        timings.encode,
     )
     if on_progress is not None:
         await on_progress(1.0)

@@ -32,8 +32,8 @@ _OTHER_AXIS: dict[Direction, Direction] = {
     "right": "down",
     "down": "right",
 }
-# Swap to the other axis when it keeps this much more of the picture (a long horizontal
-# pan over a portrait photo would otherwise show a thin, heavily upscaled strip of it).
+# Swap to the other axis when it serves the picture this much better (a long horizontal
+# pan over a portrait photo would otherwise show a narrow, upscaled strip of it).
 _AXIS_SWAP_GAIN = 1.5
 _EXIF_ORIENTATION = 0x0112
 _ROTATED_ORIENTATIONS = {5, 6, 7, 8}
@@ -82,10 +82,12 @@ def _canvas(direction: Direction, size: tuple[int, int], travel: int) -> tuple[i
     return (width + travel, height) if direction in ("left", "right") else (width, height + travel)
 
 
-def _kept_fraction(source: tuple[int, int], canvas: tuple[int, int]) -> float:
-    """Share of the source picture that survives cover-cropping it to ``canvas``."""
+def _fit_score(source: tuple[int, int], canvas: tuple[int, int]) -> float:
+    """How well ``source`` fills ``canvas``: the share of the picture kept by the cover
+    crop, divided by the area upscaling (which blurs) when the source is too small."""
     scale = max(canvas[0] / source[0], canvas[1] / source[1])
-    return (canvas[0] * canvas[1]) / (source[0] * source[1] * scale * scale)
+    kept = (canvas[0] * canvas[1]) / (source[0] * source[1] * scale * scale)
+    return kept / max(scale, 1.0) ** 2
 
 
 def choose_direction(
@@ -94,9 +96,9 @@ def choose_direction(
     """The scene's turn in the left/right/up/down cycle, unless the source's shape objects."""
     direction = DIRECTIONS[scene % len(DIRECTIONS)]
     other = _OTHER_AXIS[direction]
-    kept = _kept_fraction(source, _canvas(direction, size, travel))
-    kept_other = _kept_fraction(source, _canvas(other, size, travel))
-    return other if kept_other > kept * _AXIS_SWAP_GAIN else direction
+    score = _fit_score(source, _canvas(direction, size, travel))
+    score_other = _fit_score(source, _canvas(other, size, travel))
+    return other if score_other > score * _AXIS_SWAP_GAIN else direction
 
 
 def _cover_box(
@@ -105,7 +107,8 @@ def _cover_box(
     """The centred region of the source with the canvas's aspect ratio."""
     src_w, src_h = source
     scale = max(canvas[0] / src_w, canvas[1] / src_h)
-    box_w, box_h = canvas[0] / scale, canvas[1] / scale
+    # min(): on the axis that fits exactly, float rounding must not step outside the image.
+    box_w, box_h = min(canvas[0] / scale, src_w), min(canvas[1] / scale, src_h)
     left, top = (src_w - box_w) / 2, (src_h - box_h) / 2
     return (left, top, left + box_w, top + box_h)
 

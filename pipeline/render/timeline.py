@@ -10,7 +10,7 @@ from pipeline.models import SceneCut, WordTiming
 
 logger = logging.getLogger(__name__)
 
-# Float noise must not add a frame: 8.4 s * 30 is 252.00000000000003, and the reel is 252.
+# Float noise must not add a frame: 8.3 s * 30 is 249.00000000000003, and the reel is 249.
 _FRAME_EPSILON = 1e-6
 
 

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import RenderError
+from pipeline.render.ffmpeg import escape_filter_path, resolve_ffmpeg, run_ffmpeg
+
+
+@pytest.fixture(scope="module")
+def binary() -> str:
+    return resolve_ffmpeg()
+
+
+def processes_with(marker: str) -> list[int]:
+    """Pids whose command line mentions ``marker`` (a unique output name)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def endless(marker: str) -> list[str]:
+    # -re paces the input in real time: ffmpeg runs until killed without burning a core.
+    return ["-re", "-f", "lavfi", "-i", "testsrc2=s=64x64:r=30", "-f", "null", marker]
+
+
+async def wait_for_process(marker: str) -> None:
+    for _ in range(100):
+        if processes_with(marker):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("ffmpeg never started")
+
+
+def test_resolve_ffmpeg_defaults_to_the_wheel_binary(tmp_path: Path) -> None:
+    default = resolve_ffmpeg()
+    assert Path(default).is_file()
+    assert resolve_ffmpeg(default) == default
+    with pytest.raises(RenderError) as caught:
+        resolve_ffmpeg(str(tmp_path / "no-such-ffmpeg"))
+    assert caught.value.stage == "ffmpeg"
+
+
+async def test_progress_rises_to_one_at_most_four_times_a_second(binary: str) -> None:
+    seen: list[tuple[float, float]] = []
+
+    async def record(fraction: float) -> None:
+        seen.append((time.monotonic(), fraction))
+
+    args = [
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=64x64:r=30",
+        "-frames:v",
+        "45",
+        "-f",
+        "null",
+        "-",
+    ]
+    await run_ffmpeg(
+        args, binary=binary, timeout=30, stage="probe-run", total_frames=45, on_progress=record
+    )
+    fractions = [fraction for _, fraction in seen]
+    assert len(fractions) >= 3  # 1.5 s of real-time input
+    assert fractions == sorted(fractions) and len(set(fractions)) == len(fractions)
+    assert 0 <= fractions[0] < 1 and fractions[-1] == 1.0
+    gaps = [b[0] - a[0] for a, b in zip(seen[:-2], seen[1:-1], strict=True)]
+    assert all(gap >= 0.2 for gap in gaps)
+
+
+async def test_failure_names_the_stage_and_quotes_ffmpeg(binary: str, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.png"
+    seen: list[float] = []
+
+    async def record(fraction: float) -> None:
+        seen.append(fraction)
+
+    with pytest.raises(RenderError) as caught:
+        await run_ffmpeg(
+            ["-i", str(missing), "-f", "null", "-"],
+            binary=binary,
+            timeout=30,
+            stage="stills",
+            total_frames=10,
+            on_progress=record,
+        )
+    assert seen == []  # a failed run never reports completion
+    assert caught.value.stage == "stills"
+    assert str(caught.value).startswith("stills: ")
+    assert "No such file" in str(caught.value)
+
+
+async def test_timeout_kills_ffmpeg(binary: str) -> None:
+    marker = f"timeout-{uuid.uuid4().hex}"
+    started = time.monotonic()
+    with pytest.raises(RenderError) as caught:
+        await run_ffmpeg(endless(marker), binary=binary, timeout=0.5, stage="render")
+    assert time.monotonic() - started < 5
+    assert caught.value.stage == "render" and "timed out" in str(caught.value)
+    assert processes_with(marker) == []
+
+
+async def test_cancellation_kills_ffmpeg_and_propagates(binary: str) -> None:
+    marker = f"cancel-{uuid.uuid4().hex}"
+    task = asyncio.create_task(run_ffmpeg(endless(marker), binary=binary, timeout=60, stage="x"))
+    await wait_for_process(marker)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert processes_with(marker) == []
+
+
+async def test_a_failing_progress_callback_stops_ffmpeg(binary: str) -> None:
+    marker = f"callback-{uuid.uuid4().hex}"
+
+    async def explode(fraction: float) -> None:
+        raise LookupError("front went away")
+
+    with pytest.raises(LookupError):
+        await run_ffmpeg(
+            endless(marker),
+            binary=binary,
+            timeout=60,
+            stage="render",
+            total_frames=1000,
+            on_progress=explode,
+        )
+    assert processes_with(marker) == []
+
+
+async def test_escaped_paths_survive_the_filter_graph(binary: str, tmp_path: Path) -> None:
+    odd = tmp_path / "it's a: [weird], dir; \\ %d"
+    odd.mkdir()
+    subtitles = odd / "subs, 'x':y.ass"
+    subtitles.write_text(
+        "[Script Info]\nScriptType: v4.00+\nPlayResX: 64\nPlayResY: 64\n\n"
+        "[V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour\n"
+        "Style: Default,Noto Sans,20,&H00FFFFFF\n\n"
+        "[Events]\nFormat: Layer, Start, End, Style, Text\n"
+        "Dialogue: 0,0:00:00.00,0:00:01.00,Default,Hi\n",
+        encoding="utf-8",
+    )
+    graph = f"subtitles=filename={escape_filter_path(subtitles)}:fontsdir={escape_filter_path(odd)}"
+    await run_ffmpeg(
+        ["-f", "lavfi", "-i", "color=black:s=64x64:r=30:d=0.2", "-vf", graph, "-f", "null", "-"],
+        binary=binary,
+        timeout=30,
+        stage="subtitles",
+    )
