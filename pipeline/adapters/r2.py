@@ -41,17 +41,11 @@ MIN_PART_SIZE = 5 * MIB  # S3 and R2 refuse smaller parts, except the last one
 MAX_PARTS = 10_000
 MAX_PRESIGN_EXPIRY = 7 * 24 * 3600  # SigV4 limit
 CACHE_CONTROL = "public, max-age=31536000, immutable"
+ABORT_TIMEOUT = 15.0
 # Error codes worth another try even when their status is 4xx.
 RETRYABLE_CODES = frozenset(
-    {
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "SlowDown",
-        "Throttling",
-        "ThrottlingException",
-        "TooManyRequests",
-        "RequestLimitExceeded",
-    }
+    {"RequestTimeout", "RequestTimeoutException", "SlowDown", "Throttling"}
+    | {"ThrottlingException", "TooManyRequests", "RequestLimitExceeded"}
 )
 
 
@@ -173,6 +167,8 @@ class R2BlobStore:
         await self.aclose()
 
     async def _connect(self) -> Any:
+        if self._client is not None:
+            return self._client
         async with self._opening:
             if self._client is None:
                 session = aioboto3.Session(
@@ -323,8 +319,11 @@ class R2BlobStore:
             raise
 
     async def _abort(self, client: Any, key: str, upload_id: str) -> None:
+        # Bounded: this also runs while a cancelled job is shutting down. R2 drops what is left
+        # after its multipart lifecycle (7 days by default).
         try:
-            await client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            async with asyncio.timeout(ABORT_TIMEOUT):
+                await client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
         except Exception as exc:
             logger.warning("r2: could not abort the multipart upload of %s: %s", key, exc)
 

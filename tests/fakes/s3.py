@@ -75,6 +75,8 @@ class FakeS3:
         if self._server is None:
             server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             server.start()
+            assert server._server is not None
+            server._server.app = _one_server_header(server._server.app)
             host, port = server.get_host_and_port()
             self._server, self.url = server, f"http://{host}:{port}"
             self._admin = boto3.client(
@@ -126,6 +128,20 @@ class FakeS3:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _one_server_header(app: Any) -> Any:
+    """moto's answers carry a Server header and werkzeug adds its own. aiohttp's strict parser
+    (``python -X dev``, or no C extension) refuses a duplicate, so moto's goes."""
+
+    def wsgi(environ: Any, start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            kept = [(name, value) for name, value in headers if name.lower() != "server"]
+            return start_response(status, kept, exc_info)
+
+        return app(environ, start)
+
+    return wsgi
 
 
 def closed_port_url() -> str:

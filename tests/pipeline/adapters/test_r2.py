@@ -13,7 +13,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
-from pipeline.adapters.r2 import CACHE_CONTROL, MIB, R2BlobStore
+from pipeline.adapters.r2 import CACHE_CONTROL, MIB, R2BlobStore, _from_client_error
 from pipeline.errors import ProviderError
 from pipeline.settings import Settings
 from pipeline.stages.publish import content_type, job_prefix
@@ -78,6 +78,10 @@ async def test_job_layout_has_content_types_and_immutable_caching(
         assert stored["CacheControl"] == "public, max-age=31536000, immutable"
         async with stored["Body"] as body:
             assert await body.read() == f"bytes of {name}".encode()
+    listed = await s3.list_objects_v2(Bucket=s3_server.bucket, Prefix=f"{prefix}/")
+    assert sorted(item["Key"] for item in listed["Contents"]) == sorted(
+        f"{prefix}/{name}" for name in LAYOUT
+    )
 
 
 async def test_large_file_goes_up_in_parts_and_reads_back_identical(
@@ -175,7 +179,8 @@ async def test_cancelled_put_aborts_the_upload(
 
     monkeypatch.setattr(store._client, "upload_part", stuck)
     task = asyncio.create_task(store.put("a/reel.mp4", path, "video/mp4"))
-    await started.wait()
+    async with asyncio.timeout(10):
+        await started.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -241,6 +246,9 @@ async def test_missing_bucket_is_not_retryable(s3_server: S3Endpoint, tmp_path: 
     assert (error.provider, error.status, error.retryable) == ("r2", 404, False)
     assert "NoSuchBucket" in str(error)
     assert isinstance(error.__cause__, ClientError)
+    async with R2BlobStore(**kwargs) as store:
+        # HEAD answers carry no error body: a missing bucket reads like a missing key.
+        assert not await store.exists("a/thumb.jpg")
 
 
 @pytest.mark.parametrize("call", ["put", "exists"])
@@ -308,3 +316,28 @@ async def test_one_client_for_the_store_lifetime(s3_server: S3Endpoint, tmp_path
     finally:
         await store.aclose()
     assert store._client is None
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "headers", "retryable", "retry_after"),
+    [
+        (503, "ServiceUnavailable", {}, True, None),
+        (500, "InternalError", {}, True, None),
+        (429, "TooManyRequests", {"retry-after": "3"}, True, 3.0),
+        (503, "SlowDown", {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, True, None),
+        (400, "RequestTimeout", {}, True, None),
+        (403, "AccessDenied", {}, False, None),
+        (404, "NoSuchBucket", {}, False, None),
+        (400, "InvalidArgument", {}, False, None),
+    ],
+)
+def test_client_errors_map_to_provider_errors(
+    status: int, code: str, headers: dict[str, str], retryable: bool, retry_after: float | None
+) -> None:
+    response = {
+        "Error": {"Code": code, "Message": "nope"},
+        "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers},
+    }
+    error = _from_client_error(ClientError(response, "PutObject"), "put", "a/b.jpg")
+    assert (error.status, error.retryable, error.retry_after) == (status, retryable, retry_after)
+    assert str(error) == f"r2: put a/b.jpg: {code} ({status}): nope"
