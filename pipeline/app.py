@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from storage import Database, JobRecord, JobRepository, StageRunRepository
+from storage import Database, JobRecord, JobRepository, StageRunRepository, UploadRepository
+from storage.jobs_queries import JobQueries
 
 from .models import JobState, Script
 from .providers import Providers, build_offline
@@ -39,6 +40,8 @@ class App:
             settings=settings,
             jobs=jobs,
             runs=runs,
+            uploads=UploadRepository(db),
+            queries=JobQueries(db),
             providers=providers,
             store=providers.store,
             queue=queue,

@@ -1,26 +1,45 @@
 """Runs the stages of one job: records each stage run, emits progress, resumes finished work.
 
 A stage whose run is recorded as ``ok`` and whose artifacts are in the work folder is not run
-again, so a restarted process picks a job up from its last finished stage.
+again, so a restarted process picks a job up from its last finished stage; a stage that runs
+again makes the stages after it run again too. Assets go to the blob store in the background as
+soon as they exist (``pipeline.uploads``); the publish stage waits for all of them.
+
+Only one task at a time may produce a job: ``Runner.exclusive`` holds an advisory file lock
+in the job's work folder, which the kernel releases when the holder dies, however it dies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from storage import JobRepository, StageRunRepository
+from storage import JobRecord, JobRepository, StageRunRepository, UploadRepository
+from storage.jobs_queries import JobQueries
 from storage.repositories import now
 
 from .catalog import DEFAULT_STYLE, STYLES
+from .cleanup import sweep_partials, try_lock
 from .errors import ReelError, StageError
-from .models import ImageCandidate, JobState, Script, StageTiming, VoiceChoice, Voiceover
+from .models import (
+    ImageCandidate,
+    JobState,
+    ProgressEvent,
+    Script,
+    StageTiming,
+    VoiceChoice,
+    Voiceover,
+)
 from .ports import BlobStore, ProgressCallback
 from .providers import Providers
 from .queue import RenderQueue
@@ -31,8 +50,34 @@ from .stages import render as render_stage
 from .stages import subtitles as subtitles_stage
 from .stages import voice as voice_stage
 from .stages.base import JobContext, write_json
+from .uploads import AnnouncingImages, Uploader
 
 logger = logging.getLogger(__name__)
+
+A = TypeVar("A")
+B = TypeVar("B")
+
+FAILPOINT_ENV = "REELFACTORY_FAILPOINT"
+# Jobs the current task (and the tasks it started) holds; see Runner.exclusive.
+_HELD: ContextVar[frozenset[str]] = ContextVar("reelfactory_held_jobs", default=frozenset())
+
+
+def failpoint(name: str) -> None:
+    """Crash tests' hook, inert unless ``REELFACTORY_FAILPOINT`` equals ``name``: then the
+    process kills itself with SIGKILL right here, as a power cut would, with no clean-up.
+
+    Points: ``voice`` (the voice's files are written, its stage run is still ``running``) and
+    ``before_reel_upload`` (the render is done and every other asset is confirmed in the store).
+    """
+    if os.environ.get(FAILPOINT_ENV) == name:
+        logger.warning("failpoint %s: killing the process", name)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class JobBusy(ReelError):
+    """Another process (or task) is producing or delivering this job right now."""
+
+    code = "error.job_busy"
 
 
 @dataclass(slots=True)
@@ -40,6 +85,13 @@ class StageRun:
     stage: str
     provider: str | None = None
     attempts: int = 1
+    started: float = field(default_factory=time.perf_counter)
+    started_at: datetime = field(default_factory=now)
+    moved: bool = False
+
+    def begin_now(self) -> None:
+        """The stage's own work starts now: it waited until here (for the render queue)."""
+        self.started, self.started_at, self.moved = time.perf_counter(), now(), True
 
 
 @dataclass(slots=True)
@@ -57,6 +109,8 @@ class Runner:
         settings: Settings,
         jobs: JobRepository,
         runs: StageRunRepository,
+        uploads: UploadRepository,
+        queries: JobQueries,
         providers: Providers,
         store: BlobStore,
         queue: RenderQueue,
@@ -64,13 +118,21 @@ class Runner:
         self.settings = settings
         self.jobs = jobs
         self.runs = runs
+        self.uploads = uploads
+        self.queries = queries
         self.providers = providers
         self.store = store
         self.queue = queue
 
-    async def context(self, job_id: str, progress: ProgressCallback | None = None) -> JobContext:
+    async def _job(self, job_id: str) -> JobRecord:
         job = await self.jobs.get(job_id)
-        if job is None or job.script is None:
+        if job is None:
+            raise ReelError(f"no job {job_id}", code="error.job_missing")
+        return job
+
+    async def context(self, job_id: str, progress: ProgressCallback | None = None) -> JobContext:
+        job = await self._job(job_id)
+        if job.script is None:
             raise ReelError(f"job {job_id} has no script", code="error.job_missing")
         ctx = JobContext(
             job_id=job.id,
@@ -87,13 +149,31 @@ class Runner:
         return ctx
 
     @asynccontextmanager
+    async def exclusive(self, job_id: str) -> AsyncIterator[None]:
+        """Hold ``job_id`` for the current task and the tasks it starts; raise JobBusy when
+        another process or task holds it. Re-entrant: ``produce`` takes it too, so a caller
+        that produces and then delivers holds the job across both."""
+        held = _HELD.get()
+        if job_id in held:
+            yield
+            return
+        job = await self._job(job_id)
+        descriptor = try_lock(Path(job.work_dir))
+        if descriptor is None:
+            raise JobBusy(f"job {job_id} is being produced by another process")
+        token = _HELD.set(held | {job_id})
+        try:
+            yield
+        finally:
+            _HELD.reset(token)
+            os.close(descriptor)  # releases the lock
+
+    @asynccontextmanager
     async def record(
         self, job_id: str, stage: str, timings: list[StageTiming]
     ) -> AsyncIterator[StageRun]:
-        """Record one stage run: provider, attempts, duration, outcome; errors name the stage."""
         run = StageRun(stage)
-        run_id = await self.runs.start(job_id, stage, now())
-        started = time.perf_counter()
+        run_id = await self.runs.start(job_id, stage, run.started_at)
         outcome, error = "ok", None
         try:
             yield run
@@ -106,18 +186,23 @@ class Runner:
                 raise StageError(f"{type(exc).__name__}: {exc}", stage=stage) from exc
             raise
         finally:
-            elapsed = time.perf_counter() - started
-            await asyncio.shield(
-                self.runs.finish(
-                    run_id,
-                    outcome=outcome,
-                    duration_ms=round(elapsed * 1000),
-                    provider=run.provider,
-                    attempts=run.attempts,
-                    error=error,
-                )
-            )
+            elapsed = time.perf_counter() - run.started
+            await asyncio.shield(self._finish(run_id, run, outcome, elapsed, error))
             timings.append(StageTiming(stage, run.provider or "-", elapsed, outcome))
+
+    async def _finish(
+        self, run_id: int, run: StageRun, outcome: str, elapsed: float, error: str | None
+    ) -> None:
+        if run.moved:
+            await self.queries.move_run_start(run_id, run.started_at)
+        await self.runs.finish(
+            run_id,
+            outcome=outcome,
+            duration_ms=round(elapsed * 1000),
+            provider=run.provider,
+            attempts=run.attempts,
+            error=error,
+        )
 
     async def produce(
         self,
@@ -126,80 +211,170 @@ class Runner:
         *,
         candidates: int = images_stage.CANDIDATES_PER_SCENE,
     ) -> Production:
-        """Run every unfinished stage of a job. ``candidates`` is how many images per scene to
-        gather: 3 where a person reviews them, 1 where nobody will (the CLI)."""
-        ctx = await self.context(job_id, progress)
-        ctx.work.mkdir(parents=True, exist_ok=True)
-        write_json(ctx.path("script.json"), ctx.script.model_dump(mode="json"))
-        await self.jobs.set_state(job_id, JobState.PRODUCING)
-        try:
-            production = await self._stages(ctx, candidates)
-        except BaseException as exc:
-            if not isinstance(exc, asyncio.CancelledError):
-                await self.jobs.set_state(job_id, JobState.FAILED, error=str(exc)[:2000])
-            raise
-        await self.jobs.update(job_id, result=production.result)
-        return production
+        """Run every unfinished stage of a job, publish it, and store the result. ``candidates``
+        is how many images per scene to gather: 3 where a person reviews them, 1 where nobody
+        will (the CLI). A job already published only gets its stored result back."""
+        async with self.exclusive(job_id):
+            ctx = await self.context(job_id, progress)
+            job = await self._job(job_id)
+            if job.result is not None and "publish" in await self.runs.finished_stages(job_id):
+                return Production(job_id, ctx.work, job.result)
+            swept = await asyncio.to_thread(sweep_partials, ctx.work)
+            interrupted = await self.queries.interrupt_running(job_id)
+            if swept or interrupted:
+                logger.info(
+                    "job %s: resuming after a stop (%d stage runs interrupted, %d partial files)",
+                    job_id,
+                    interrupted,
+                    swept,
+                )
+            write_json(ctx.path("script.json"), ctx.script.model_dump(mode="json"))
+            await self.jobs.set_state(job_id, JobState.PRODUCING)
+            try:
+                production = await self._stages(ctx, job, candidates)
+            except BaseException as exc:
+                if not isinstance(exc, asyncio.CancelledError):
+                    await self.jobs.set_state(job_id, JobState.FAILED, error=str(exc)[:2000])
+                raise
+            await self.jobs.update(job_id, result=production.result)
+            return production
 
-    async def _stages(self, ctx: JobContext, candidates_per_scene: int) -> Production:
+    async def _stages(self, ctx: JobContext, job: JobRecord, per_scene: int) -> Production:
         timings: list[StageTiming] = []
         finished = await self.runs.finished_stages(ctx.job_id)
-        job = await self.jobs.get(ctx.job_id)
-        assert job is not None
+        fresh: set[str] = set()  # stages run by this call: what follows them runs again
         selection = (job.selection or {}).get("scenes")
-
-        voiceover, candidates = await asyncio.gather(
-            self._voice(ctx, finished, timings),
-            self._images(ctx, finished, timings, candidates_per_scene),
-        )
-        subs = ctx.path("subs.ass")
-        if "subtitles" not in finished or not subs.is_file():
-            async with self.record(ctx.job_id, "subtitles", timings) as run:
-                run.provider = "ass"
-                await ctx.report("subtitles", 0.0)
-                await asyncio.to_thread(subtitles_stage.write_ass, subs, voiceover.words, ctx.style)
-        if "render" not in finished or not render_stage.load(ctx):
-            async with self.record(ctx.job_id, "render", timings) as run:
-                run.provider = "ffmpeg"
-                await render_stage.run(
-                    ctx,
-                    voiceover,
-                    images_stage.chosen(candidates, selection),
-                    voice_stage.normalised_audio(ctx),
-                    subs,
-                    self.queue,
-                )
-        async with self.record(ctx.job_id, "publish", timings) as run:
-            run.provider = self.store.name
-            published = await publish_stage.run(
-                ctx,
-                self.store,
-                job.created_at,
-                candidates,
-                concurrency=self.settings.upload_concurrency,
+        async with Uploader(
+            job_id=job.id,
+            prefix=publish_stage.job_prefix(job.id, job.created_at),
+            store=self.store,
+            ledger=self.uploads,
+            queries=self.queries,
+            concurrency=self.settings.upload_concurrency,
+        ) as uploader:
+            uploader.submit("script.json", ctx.path("script.json"))
+            voiceover, candidates = await _both(
+                self._voice(ctx, finished, fresh, timings, uploader),
+                self._images(ctx, finished, fresh, timings, uploader, per_scene),
             )
+            subs = ctx.path("subs.ass")
+            if "subtitles" not in finished or "voice" in fresh or not subs.is_file():
+                await uploader.forget("subs.ass")
+                async with self.record(ctx.job_id, "subtitles", timings) as run:
+                    run.provider = "ass"
+                    await ctx.report("subtitles", 0.0)
+                    await asyncio.to_thread(
+                        subtitles_stage.write_ass, subs, voiceover.words, ctx.style
+                    )
+                fresh.add("subtitles")
+            uploader.submit("subs.ass", subs)
+            if "render" not in finished or fresh or not render_stage.load(ctx):
+                await uploader.forget(render_stage.THUMB, render_stage.REEL)
+                async with self.record(ctx.job_id, "render", timings) as run:
+                    run.provider = "ffmpeg"
+                    # The run starts when the render does, not while it waits in the queue.
+                    rendering = replace(ctx, progress=_on_first(ctx.progress, run.begin_now))
+                    await render_stage.run(
+                        rendering,
+                        voiceover,
+                        images_stage.chosen(candidates, selection),
+                        voice_stage.normalised_audio(ctx),
+                        subs,
+                        self.queue,
+                    )
+            uploader.submit(render_stage.THUMB, ctx.path(render_stage.THUMB))
+            async with self.record(ctx.job_id, "publish", timings) as run:
+                run.provider = self.store.name
+                await publish_stage.settle(ctx, uploader, candidates)
+                failpoint("before_reel_upload")
+                published = await publish_stage.finish(ctx, uploader)
         result: dict[str, Any] = {**published, "duration": voiceover.duration}
         await ctx.report("done", 1.0)
         return Production(ctx.job_id, ctx.work, result, timings)
 
     async def _voice(
-        self, ctx: JobContext, finished: set[str], timings: list[StageTiming]
+        self,
+        ctx: JobContext,
+        finished: set[str],
+        fresh: set[str],
+        timings: list[StageTiming],
+        uploader: Uploader,
     ) -> Voiceover:
+        audio = voice_stage.normalised_audio(ctx)
         if "voice" in finished and (loaded := voice_stage.load(ctx)) is not None:
+            uploader.submit(audio.name, audio)
             return loaded
+        await uploader.forget(audio.name)
         async with self.record(ctx.job_id, "voice", timings) as run:
             served = await voice_stage.run(ctx, self.providers.synths, self.providers.aligners)
             run.provider, run.attempts = served.provider, served.attempts
-            return served.value
+            failpoint("voice")
+        fresh.add("voice")
+        uploader.submit(audio.name, audio)
+        return served.value
 
     async def _images(
-        self, ctx: JobContext, finished: set[str], timings: list[StageTiming], count: int
+        self,
+        ctx: JobContext,
+        finished: set[str],
+        fresh: set[str],
+        timings: list[StageTiming],
+        uploader: Uploader,
+        per_scene: int,
     ) -> list[list[ImageCandidate]]:
         if "images" in finished and (loaded := images_stage.load(ctx)) is not None:
+            _submit_images(uploader, loaded)
             return loaded
+        await uploader.forget("images/")
+
+        def landed(scene: int, first: int, found: list[ImageCandidate]) -> None:
+            for index, candidate in enumerate(found, start=first):
+                name = publish_stage.image_name(scene, index, candidate.path)
+                uploader.submit(name, candidate.path)
+
+        sources = [AnnouncingImages(s, per_scene, landed) for s in self.providers.images]
         async with self.record(ctx.job_id, "images", timings) as run:
             candidates, provider = await images_stage.run(
-                ctx, self.providers.images, count=count, fetch_media=self.providers.fetch_media
+                ctx, sources, count=per_scene, fetch_media=self.providers.fetch_media
             )
             run.provider = provider
-            return candidates
+        fresh.add("images")
+        _submit_images(uploader, candidates)  # the user's own media were not announced
+        return candidates
+
+
+def _submit_images(uploader: Uploader, candidates: list[list[ImageCandidate]]) -> None:
+    for scene, options in enumerate(candidates):
+        for index, candidate in enumerate(options):
+            uploader.submit(publish_stage.image_name(scene, index, candidate.path), candidate.path)
+
+
+def _on_first(progress: ProgressCallback, hook: Callable[[], None]) -> ProgressCallback:
+    """Call ``hook`` at the render's first progress event (it has its queue slot then)."""
+    started = False
+
+    async def forward(event: ProgressEvent) -> None:
+        nonlocal started
+        if not started and event.stage == "render":
+            started = True
+            hook()
+        await progress(event)
+
+    return forward
+
+
+async def _both(first: Coroutine[Any, Any, A], second: Coroutine[Any, Any, B]) -> tuple[A, B]:
+    """Run two stages side by side. When one fails the other is cancelled, and the failure is
+    raised as itself, not wrapped in an ExceptionGroup."""
+    failure: BaseException | None = None
+    try:
+        async with asyncio.TaskGroup() as group:
+            one = group.create_task(first)
+            two = group.create_task(second)
+    except BaseExceptionGroup as failures:
+        failure = failures.exceptions[0]
+        while isinstance(failure, BaseExceptionGroup):
+            failure = failure.exceptions[0]
+    if failure is not None:
+        raise failure
+    return one.result(), two.result()

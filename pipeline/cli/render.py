@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 from pathlib import Path
+
+from storage import DuplicateJob, JobRecord
+from storage.jobs_queries import JobQueries
 
 from ..app import App
 from ..catalog import LANGUAGES, STYLES
-from ..models import JobState
-from ..runner import Production
+from ..errors import ReelError
+from ..models import JobState, Script
+from ..resume import cli_deliverer, cli_key, produce_and_deliver
 from ..settings import Settings
 from ..stages.script import read_script_file
 from .common import ProgressView, console, progress_bars, timings_table
-
-OUTPUTS = ("reel.mp4", "thumb.jpg", "subs.ass", "script.json", "timings.json")
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,24 +33,50 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     language = args.lang or settings.default_language
     script = read_script_file(args.file, language=language)
     style = args.style or settings.default_style
+    voice = args.voice or settings.default_voice
+    out = args.out.resolve()
+    # The same file, folder and options make the same job: after a crash, running the same
+    # command again resumes it instead of starting over.
+    key = cli_key(args.file.read_bytes(), out, style=style, voice=voice, language=language)
     loop = asyncio.get_running_loop()
     started = loop.time()
     async with await App.open(settings) as app:
-        job = await app.new_job(script, style=style, voice=args.voice or settings.default_voice)
+        job = await _open_job(app, script, key, out, style=style, voice=voice)
+        if job.state == JobState.DELIVERED:
+            console.print(
+                f"already rendered as job {job.id}: {out / 'reel.mp4'} "
+                "(use another --out to render it again)",
+                highlight=False,
+            )
+            return 0
         with progress_bars() as progress:
-            production = await app.runner.produce(job.id, ProgressView(progress), candidates=1)
-        await asyncio.to_thread(_copy_outputs, production, args.out)
-        await app.jobs.set_state(job.id, JobState.DELIVERED)
+            production = await produce_and_deliver(
+                app,
+                job.id,
+                cli_deliverer(app),
+                ProgressView(progress),
+                candidates=1,
+                retry_unknown=True,  # a person asked again: a second copy is what they want
+            )
     total = loop.time() - started
     console.print(timings_table(production.timings, total))
     console.print(
-        f"[bold green]reel:[/] {args.out / 'reel.mp4'}  "
+        f"[bold green]reel:[/] {out / 'reel.mp4'}  "
         f"({production.result['duration']:.1f} s, job {job.id})"
     )
     return 0
 
 
-def _copy_outputs(production: Production, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for name in OUTPUTS:
-        shutil.copyfile(production.work / name, out / name)
+async def _open_job(
+    app: App, script: Script, key: str, out: Path, *, style: str, voice: str | None
+) -> JobRecord:
+    try:
+        job = await app.new_job(script, style=style, voice=voice, idempotency_key=key)
+    except DuplicateJob as duplicate:
+        job = duplicate.job
+        if job.state == JobState.CANCELLED:
+            raise ReelError(f"job {job.id} for this script was cancelled") from None
+        if job.state != JobState.DELIVERED:
+            console.print(f"resuming job {job.id} ({job.state}) from its last finished stage")
+    await JobQueries(app.db).set_deliver_to(job.id, {"out": str(out)})
+    return job

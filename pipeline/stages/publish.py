@@ -1,43 +1,34 @@
-"""Publish stage: every asset of a job goes to the blob store; the reel goes last."""
+"""Publish stage: every asset of a job is confirmed in the blob store; the reel goes last.
+
+Most assets are already on their way when this stage starts (see ``pipeline.uploads``): it
+hands over whatever is missing, waits for all of them, and only then sends the reel, so the
+reel's link is never public while the rest of the job is not.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import mimetypes
 from datetime import datetime
 from pathlib import Path
 
 from ..models import ImageCandidate
-from ..ports import BlobStore
+from ..uploads import CONTENT_TYPES, Uploader, content_type
 from .base import JobContext
 
-CONTENT_TYPES = {
-    ".mp4": "video/mp4",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".webp": "image/webp",
-    ".json": "application/json",
-    ".ass": "text/x-ssa; charset=utf-8",
-    ".m4a": "audio/mp4",
-    ".wav": "audio/wav",
-    ".mp3": "audio/mpeg",
-}
+__all__ = ["CONTENT_TYPES", "REEL", "assets", "content_type", "finish", "job_prefix", "settle"]
 
-
-def content_type(path: Path) -> str:
-    return CONTENT_TYPES.get(path.suffix.lower()) or (
-        mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    )
+REEL = "reel.mp4"
 
 
 def job_prefix(job_id: str, created: datetime) -> str:
     return f"reels/{created:%Y/%m/%d}/{job_id}"
 
 
+def image_name(scene: int, index: int, path: Path) -> str:
+    return f"images/{scene}-{index}{path.suffix.lower() or '.jpg'}"
+
+
 def assets(ctx: JobContext, images: list[list[ImageCandidate]]) -> list[tuple[str, Path]]:
-    """(relative key, file) for every asset; the reel is last so it is public only when the
-    rest already is."""
+    """(name under the job's prefix, file) for every asset the job has; the reel is last."""
     items: list[tuple[str, Path]] = [
         ("script.json", ctx.path("script.json")),
         ("voice.m4a", ctx.path("voice.m4a")),
@@ -46,40 +37,32 @@ def assets(ctx: JobContext, images: list[list[ImageCandidate]]) -> list[tuple[st
     ]
     for scene, options in enumerate(images):
         for index, candidate in enumerate(options):
-            suffix = candidate.path.suffix.lower() or ".jpg"
-            items.append((f"images/{scene}-{index}{suffix}", candidate.path))
-    items.append(("reel.mp4", ctx.path("reel.mp4")))
-    return [(key, path) for key, path in items if path.is_file()]
+            items.append((image_name(scene, index, candidate.path), candidate.path))
+    items.append((REEL, ctx.path(REEL)))
+    return items
 
 
-async def run(
-    ctx: JobContext,
-    store: BlobStore,
-    created: datetime,
-    images: list[list[ImageCandidate]],
-    *,
-    concurrency: int = 4,
-) -> dict[str, str]:
-    prefix = job_prefix(ctx.job_id, created)
-    items = assets(ctx, images)
-    *rest, (reel_key, reel_path) = items
-    limit = asyncio.Semaphore(concurrency)
-    done = 0
+async def settle(ctx: JobContext, uploader: Uploader, images: list[list[ImageCandidate]]) -> None:
+    """Every asset but the reel confirmed in the store; stale objects of earlier runs gone."""
+    *rest, _ = assets(ctx, images)
+    await uploader.prune([name for name, _ in assets(ctx, images)])
+    for name, path in rest:
+        uploader.submit(name, path)
 
-    async def put(key: str, path: Path) -> None:
-        nonlocal done
-        async with limit:
-            await store.put(f"{prefix}/{key}", path, content_type(path))
-        done += 1
-        await ctx.report("upload", done / len(items))
+    async def progress(done: int, total: int) -> None:
+        await ctx.report("upload", done / (total + 1))
 
-    await ctx.report("upload", 0.0)
-    async with asyncio.TaskGroup() as group:
-        for key, path in rest:
-            group.create_task(put(key, path))
-    await put(reel_key, reel_path)
+    await uploader.settle([name for name, _ in rest], progress)
+
+
+async def finish(ctx: JobContext, uploader: Uploader) -> dict[str, str]:
+    """Send the reel, then answer with the job's public links."""
+    uploader.submit(REEL, ctx.path(REEL))
+    await uploader.settle([REEL])
+    await ctx.report("upload", 1.0)
+    store = uploader.store
     return {
-        "prefix": prefix,
-        "reel_url": await store.url(f"{prefix}/reel.mp4"),
-        "thumb_url": await store.url(f"{prefix}/thumb.jpg"),
+        "prefix": uploader.prefix,
+        "reel_url": await store.url(uploader.key(REEL)),
+        "thumb_url": await store.url(uploader.key("thumb.jpg")),
     }
