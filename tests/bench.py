@@ -150,13 +150,106 @@ def bench_render(runs: int, binary: str) -> dict[str, object]:
     }
 
 
+class FakesInThread:
+    """The provider fakes, served from their own event loop so the CLI child can reach them."""
+
+    def __init__(self, *, llm: float, tts: float, search: float, download: float) -> None:
+        self.latencies = (llm, tts, search, download)
+        self.ready = threading.Event()
+        self.env: dict[str, str] = {}
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
+
+    async def _serve(self) -> None:
+        from tests.fakes.elevenlabs import FakeElevenLabs
+        from tests.fakes.gemini import FakeGemini
+        from tests.fakes.google_search import FakeGoogleSearch
+
+        llm, tts, search, download = self.latencies
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with (
+            FakeGemini(latency={"text": llm}) as gemini,
+            FakeElevenLabs(latency=tts) as eleven,
+            FakeGoogleSearch(latency=search, download_latency=download) as google,
+        ):
+            self.env = {
+                "REELFACTORY_GEMINI_API_KEY": "bench",
+                "REELFACTORY_GEMINI_BASE_URL": gemini.base_url,
+                "REELFACTORY_ELEVENLABS_API_KEY": "bench",
+                "REELFACTORY_ELEVENLABS_BASE_URL": eleven.base_url,
+                "REELFACTORY_GOOGLE_SEARCH_API_KEY": "bench",
+                "REELFACTORY_GOOGLE_SEARCH_CX": "bench",
+                "REELFACTORY_GOOGLE_SEARCH_BASE_URL": google.base_url,
+                "REELFACTORY_FETCH_ALLOW_HOSTS": "127.0.0.1",
+                "REELFACTORY_SCRIPT_CHAIN": "gemini",
+                "REELFACTORY_VOICE_CHAIN": "elevenlabs,espeak",
+                "REELFACTORY_IMAGE_CHAIN": "google_search,cards",
+            }
+            self.ready.set()
+            await self._stop.wait()
+
+    def __enter__(self) -> FakesInThread:
+        self._thread.start()
+        self.ready.wait(30)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+
+def bench_make(runs: int) -> dict[str, object]:
+    """``make`` against fakes with realistic latency: do voice and images really overlap?"""
+    llm, tts, search, download = 4.0, 5.0, 1.0, 0.5
+    rows = []
+    with (
+        FakesInThread(llm=llm, tts=tts, search=search, download=download) as fakes,
+        tempfile.TemporaryDirectory(prefix="reelbench-make-") as tmp,
+    ):
+        for index in range(runs):
+            data = Path(tmp) / f"data{index}"
+            env = {**os.environ, **fakes.env, "REELFACTORY_DATA_DIR": str(data)}
+            topic = f"octopus hearts {index}"  # a new topic each run: no TTS cache hit
+            run = run_cli(["make", topic, "--out", str(Path(tmp) / f"out{index}")], env)
+            run.stages = stage_seconds(data)
+            rows.append(run)
+    wall = statistics.median(r.seconds for r in rows)
+    stages = {
+        stage: round(statistics.median(r.stages.get(stage, 0.0) for r in rows), 2)
+        for stage in rows[0].stages
+    }
+    render = stages.get("render", 0.0)
+    budget = llm + max(tts, search + download) + render + 1.0
+    return {
+        "runs": runs,
+        "latency_s": {"llm": llm, "tts": tts, "search": search, "download": download},
+        "wall_median_s": round(wall, 2),
+        "budget_s (llm + max(voice, images) + render + 1)": round(budget, 2),
+        "wall_to_budget": round(wall / budget, 2),
+        "stage_medians_s": stages,
+        "voice_images_overlap": "yes"
+        if stages.get("voice", 0) + stages.get("images", 0)
+        > (wall - stages.get("script", 0) - render)
+        else "no",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", choices=("render", "make"), default=None)
     args = parser.parse_args()
     binary = resolve_ffmpeg(os.environ.get("REELFACTORY_FFMPEG_BINARY"))
-    report = {"render": bench_render(args.runs, binary)}
-    print(json.dumps(report, indent=2))
+    report: dict[str, object] = {}
+    if args.only in (None, "render"):
+        report["render"] = bench_render(args.runs, binary)
+        print(json.dumps(report["render"], indent=2), flush=True)
+    if args.only in (None, "make"):
+        report["make"] = bench_make(args.runs)
+        print(json.dumps(report["make"], indent=2), flush=True)
 
 
 if __name__ == "__main__":

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 from pathlib import Path
 
 from storage import JobRecord
+from storage.jobs_queries import JobQueries
 
 from ..app import App
 from ..catalog import LANGUAGES, STYLES
 from ..models import JobState, ProgressEvent, StageTiming
 from ..providers import build
+from ..resume import cli_deliverer, produce_and_deliver
 from ..settings import Settings
 from ..stages import script as script_stage
 from .common import ProgressView, console, progress_bars, timings_table
-
-OUTPUTS = ("reel.mp4", "thumb.jpg", "subs.ass", "script.json", "timings.json")
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -59,15 +58,17 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 topic=topic,
             )
         )
+        # Where `reelfactory resume` delivers this job if the process dies before it ends.
+        await JobQueries(app.db).set_deliver_to(job_id, {"out": str(args.out.resolve())})
         timings: list[StageTiming] = []
         with progress_bars() as progress:
             view = ProgressView(progress)
             await view(ProgressEvent("script", 0.0))
             await _draft(app, job_id, topic, language, seconds, timings)
             await view(ProgressEvent("script", 1.0))
-            production = await app.runner.produce(job_id, view, candidates=1)
-        await asyncio.to_thread(_copy_outputs, production.work, args.out)
-        await app.jobs.set_state(job_id, JobState.DELIVERED)
+            production = await produce_and_deliver(
+                app, job_id, cli_deliverer(app), view, candidates=1
+            )
         job = await app.jobs.get(job_id)
     assert job is not None and job.script is not None
     console.print(timings_table([*timings, *production.timings], loop.time() - started))
@@ -90,9 +91,3 @@ async def _draft(
         stage_run.provider, stage_run.attempts = served.provider, served.attempts
     await app.jobs.update(job_id, script=served.value.model_dump(mode="json"))
     await app.jobs.set_state(job_id, JobState.QUEUED)
-
-
-def _copy_outputs(work: Path, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for name in OUTPUTS:
-        shutil.copyfile(work / name, out / name)
