@@ -10,10 +10,10 @@ from collections.abc import Sequence
 
 from ..errors import ReelError
 from ..settings import Settings
-from . import doctor, make, render
+from . import doctor, jobs, make, render
 from .common import console
 
-COMMANDS = (render, make, doctor)
+COMMANDS = (render, make, doctor, jobs)
 
 
 def parser() -> argparse.ArgumentParser:
