@@ -22,19 +22,16 @@ most, never the full URL (it may carry tokens) nor an internal address.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import hashlib
 import io
 import ipaddress
 import logging
-import math
 import os
 import shutil
 import socket
 import tempfile
 import weakref
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -43,6 +40,7 @@ import httpx
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ProviderError
+from .resilience import parse_retry_after
 
 logger = logging.getLogger(__name__)
 
@@ -87,24 +85,6 @@ def is_public_address(address: IPAddress) -> bool:
         or address.is_link_local
         or address.is_unspecified
     )
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def check_url(url: str | httpx.URL) -> httpx.URL:

@@ -5,9 +5,12 @@ exponential backoff and jitter for what is worth retrying (timeouts, 429 honouri
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import logging
-from collections.abc import Awaitable, Callable
+import math
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from aiolimiter import AsyncLimiter
@@ -25,6 +28,33 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_RETRY_AFTER = 60.0
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` (Groq, OpenAI-style APIs) or ``retry-after``."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    milliseconds = parse_retry_after(lowered.get("retry-after-ms"))
+    if milliseconds is not None:
+        return milliseconds / 1000
+    return parse_retry_after(lowered.get("retry-after"))
 
 
 def _retryable(exc: BaseException) -> bool:

@@ -19,14 +19,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import email.utils
 import logging
 import os
 import re
 import tempfile
 import time
 import wave
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ from .. import catalog
 from ..alignment import words_from_characters
 from ..errors import InputError, ProviderError
 from ..models import Script, VoiceChoice, Voiceover, WordTiming
-from ..resilience import Policy
+from ..resilience import Policy, retry_after_seconds
 from ..text import script_words
 
 logger = logging.getLogger(__name__)
@@ -132,25 +131,6 @@ def provider_error(exc: Exception) -> ProviderError:
     if isinstance(exc, httpx.TransportError):
         return ProviderError(f"connection failed: {exc!r}", provider=PROVIDER, retryable=True)
     return ProviderError(f"malformed response: {type(exc).__name__}", provider=PROVIDER)
-
-
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
-    lowered = {key.lower(): value for key, value in headers.items()}
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = lowered.get(name)
-        if value is None:
-            continue
-        try:
-            return max(float(value) / scale, 0.0)
-        except ValueError:
-            pass
-        try:
-            moment = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            continue
-        return max(moment.timestamp() - time.time(), 0.0)
-    return None
 
 
 def _voice_id(chosen: str | None) -> str:

@@ -23,9 +23,9 @@ import httpx
 from pydantic import BaseModel, Field, ValidationError
 
 from ..errors import ProviderError
-from ..fetch import ImageFetcher, parse_retry_after
+from ..fetch import ImageFetcher
 from ..models import ImageCandidate, Script
-from ..resilience import Policy
+from ..resilience import Policy, parse_retry_after
 
 logger = logging.getLogger(__name__)
 

@@ -18,13 +18,11 @@ Things the SDK does that shape this module (groq 1.7):
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import io
 import json
 import logging
 import time
 import wave
-from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -37,7 +35,7 @@ from .. import catalog, scriptwriting
 from ..alignment import match_recognised
 from ..errors import InputError, ProviderError
 from ..models import Script, WordTiming
-from ..resilience import Policy
+from ..resilience import Policy, retry_after_seconds
 from ..scriptwriting import ScriptDraft
 
 logger = logging.getLogger(__name__)
@@ -188,25 +186,6 @@ def provider_error(exc: Exception) -> ProviderError:
     if isinstance(exc, groq.APIResponseValidationError | ValueError):
         return ProviderError(f"malformed response: {_short(str(exc))}", provider=PROVIDER)
     return ProviderError(f"{type(exc).__name__}: {_short(str(exc))}", provider=PROVIDER)
-
-
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
-    lowered = {key.lower(): value for key, value in headers.items()}
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = lowered.get(name)
-        if value is None:
-            continue
-        try:
-            return max(float(value) / scale, 0.0)
-        except ValueError:
-            pass
-        try:
-            moment = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            continue
-        return max(moment.timestamp() - time.time(), 0.0)
-    return None
 
 
 def _message(completion: object) -> tuple[str, str | None]:

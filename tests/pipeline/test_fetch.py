@@ -16,7 +16,8 @@ import pytest
 from PIL import Image
 
 from pipeline.errors import ProviderError
-from pipeline.fetch import ImageFetcher, check_url, is_public_address, parse_retry_after
+from pipeline.fetch import ImageFetcher, check_url, is_public_address
+from pipeline.resilience import parse_retry_after
 from tests.fakes.google_search import FakeGoogleSearch, Logged
 
 RED, BLUE, BLACK = (255, 0, 0), (0, 0, 255), (0, 0, 0)

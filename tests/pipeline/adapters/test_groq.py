@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from pipeline import catalog, scriptwriting
-from pipeline.adapters.groq import GroqScriptWriter, GroqWhisperAligner, retry_after_seconds
+from pipeline.adapters.groq import GroqScriptWriter, GroqWhisperAligner
 from pipeline.errors import ProviderError
 from pipeline.models import Scene, Script
+from pipeline.resilience import retry_after_seconds
 from pipeline.text import script_words
 from tests.fakes.groq import FakeGroq, bad_schema, hang, malformed, ok, sample_draft, status
 
