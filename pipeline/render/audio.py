@@ -89,28 +89,7 @@ def parse_ebur128(stderr: str) -> LoudnessReport:
 
 async def measure_loudness(path: Path, *, binary: str, timeout: float) -> LoudnessReport:
     """Integrated loudness (LUFS) and true peak (dBTP) of ``path``'s first audio stream."""
-    run = await capture_ffmpeg(
-        [
-            "-nostats",
-            "-i",
-            file_url(path),
-            "-map",
-            "0:a:0",
-            "-af",
-            "ebur128=peak=true:framelog=quiet",
-            "-f",
-            "null",
-            "-",
-        ],
-        binary=binary,
-        timeout=timeout,
-        stage="loudness",
-    )
-    raise_for_run(run, "loudness")
-    try:
-        return parse_ebur128(run.stderr)
-    except ValueError:
-        raise RenderError(f"no loudness measured for {path.name}", stage="loudness") from None
+    return await _analyse(path, "anull", binary=binary, timeout=timeout)
 
 
 def _voice_chain(pre_gain_db: float, gain_db: float, ceiling_db: float) -> str:
