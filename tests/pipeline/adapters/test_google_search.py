@@ -255,6 +255,8 @@ async def test_the_key_never_reaches_logs_or_errors(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # The CLI quiets httpx to WARNING; this test needs its request logs whatever ran before.
+    caplog.set_level(logging.DEBUG, logger="httpx")
     fake.script(status(429, retry_after=0), status(400))
     with pytest.raises(ProviderError) as caught:
         await call(source, tmp_path)
