@@ -2,6 +2,7 @@
 
 from .db import Database, open_database
 from .deliveries import DeliveryRecord, DeliveryRepository, UploadRepository
+from .fsm import FsmRepository
 from .repositories import (
     DuplicateJob,
     JobRecord,
@@ -9,16 +10,21 @@ from .repositories import (
     StageRunRecord,
     StageRunRepository,
 )
+from .users import UsageRepository, UserRecord, UserRepository
 
 __all__ = [
     "Database",
     "DeliveryRecord",
     "DeliveryRepository",
     "DuplicateJob",
+    "FsmRepository",
     "JobRecord",
     "JobRepository",
     "StageRunRecord",
     "StageRunRepository",
     "UploadRepository",
+    "UsageRepository",
+    "UserRecord",
+    "UserRepository",
     "open_database",
 ]

@@ -1,0 +1,48 @@
+"""The chat-agnostic job service: draft, edit, rewrite, approve, swap, render, settings, stats.
+
+Fronts (Telegram, Discord, the scheduler) call it and present what it returns or raises."""
+
+from ..limits import LimitReached, QuotaExceeded, RateLimited
+from .errors import (
+    AdminOnly,
+    DraftFailed,
+    JobNotFound,
+    NotOwner,
+    NoWriter,
+    Rendering,
+    StaleJob,
+    StudioError,
+    UnknownOption,
+    WrongStep,
+)
+from .preferences import NARRATION_LANGUAGES, UI_LANGUAGES, Preferences, voice_label
+from .service import CANDIDATES, MAX_TOPIC, MIN_TOPIC, Started, Studio, Swapped
+from .stats import StageFigures, Stats
+
+__all__ = [
+    "CANDIDATES",
+    "MAX_TOPIC",
+    "MIN_TOPIC",
+    "NARRATION_LANGUAGES",
+    "UI_LANGUAGES",
+    "AdminOnly",
+    "DraftFailed",
+    "JobNotFound",
+    "LimitReached",
+    "NoWriter",
+    "NotOwner",
+    "Preferences",
+    "QuotaExceeded",
+    "RateLimited",
+    "Rendering",
+    "StageFigures",
+    "StaleJob",
+    "Started",
+    "Stats",
+    "Studio",
+    "StudioError",
+    "Swapped",
+    "UnknownOption",
+    "WrongStep",
+    "voice_label",
+]

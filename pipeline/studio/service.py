@@ -1,0 +1,397 @@
+"""The studio: the chat-agnostic job service behind every front.
+
+Every rule lives here: limits, ownership, which step allows which action, idempotent triggers.
+A front parses input, calls one method, and presents the result or the ReelError it raised
+(each carries a locale code and params). Owners are ``"<front>:<user id>"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage import DuplicateJob, JobRecord, UsageRepository, UserRepository
+
+from ..app import App
+from ..errors import InputError, ProviderError, ReelError
+from ..limits import Limits, day_start, utc_now
+from ..models import ImageCandidate, JobState, Script
+from ..ports import ProgressCallback
+from ..resume import Deliverer, produce_and_deliver
+from ..runner import Production
+from ..stages import images as images_stage
+from ..stages.script import (
+    MAX_SCENE_CHARS,
+    MAX_TOPIC_CHARS,
+    MIN_TOPIC_CHARS,
+    check_topic,
+    parse_script,
+)
+from .drafting import clean_text, write_script
+from .errors import (
+    AdminOnly,
+    DraftFailed,
+    JobNotFound,
+    NotOwner,
+    NoWriter,
+    Rendering,
+    StaleJob,
+    WrongStep,
+)
+from .preferences import Preferences, checked, voice_options
+from .sheet import render_sheet
+from .stats import Stats, build_stats
+
+logger = logging.getLogger(__name__)
+
+MIN_TOPIC, MAX_TOPIC = MIN_TOPIC_CHARS, MAX_TOPIC_CHARS
+CANDIDATES = images_stage.CANDIDATES_PER_SCENE
+# Target length of an LLM draft: 40 s is 10 scenes of ~4 s, about 100 words.
+DRAFT_SECONDS = 40
+_RENDERING = frozenset({JobState.QUEUED, JobState.PRODUCING})
+# Which step each action belongs to.
+ACTIONS: dict[str, tuple[JobState, ...]] = {
+    "edit": (JobState.SCRIPT_REVIEW,),
+    "rewrite": (JobState.SCRIPT_REVIEW,),
+    "approve": (JobState.SCRIPT_REVIEW,),
+    "swap": (JobState.IMAGES_REVIEW,),
+    "render": (JobState.IMAGES_REVIEW,),
+    "cancel": (JobState.DRAFTING, JobState.SCRIPT_REVIEW, JobState.IMAGES_REVIEW),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """A job a trigger made. ``fresh`` is False when the same trigger (idempotency key) had
+    already made it: a duplicate update, which a front should not answer twice."""
+
+    job: JobRecord
+    fresh: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Swapped:
+    job: JobRecord
+    scene: int  # 1-based
+    choice: int  # 1-based position among the scene's candidates
+    options: int
+
+
+class Studio:
+    def __init__(
+        self,
+        app: App,
+        *,
+        limits: Limits | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        draft_seconds: int = DRAFT_SECONDS,
+    ) -> None:
+        self.app = app
+        self.settings = app.settings
+        self.users = UserRepository(app.db)
+        self._usage = UsageRepository(app.db)
+        self.limits = limits or Limits(
+            self._usage,
+            drafts_per_hour=app.settings.drafts_per_hour,
+            renders_per_day=app.settings.daily_render_quota,
+            clock=clock,
+        )
+        self.clock = clock
+        self.draft_seconds = draft_seconds
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._render_usage: dict[str, int] = {}
+
+    # --- who and what -------------------------------------------------------------------
+
+    def is_admin(self, owner: str) -> bool:
+        _, _, user_id = owner.rpartition(":")
+        return user_id.isdigit() and int(user_id) in self.settings.admin_ids
+
+    @property
+    def has_writer(self) -> bool:
+        return bool(self.app.providers.writers)
+
+    @property
+    def voice_engine(self) -> str:
+        synths = self.app.providers.synths
+        return synths[0].name if synths else "espeak"
+
+    async def job(self, job_id: str) -> JobRecord:
+        job = await self.app.jobs.get(job_id)
+        if job is None:
+            raise JobNotFound(f"no job {job_id}", params={"job": job_id})
+        return job
+
+    @staticmethod
+    def script_of(job: JobRecord) -> Script:
+        if job.script is None:
+            raise WrongStep(f"job {job.id} has no script yet")
+        return Script.model_validate(job.script)
+
+    async def preferences(self, owner: str) -> Preferences:
+        return Preferences.resolve(await self.users.get(owner), self.settings)
+
+    async def update_preferences(self, owner: str, **choices: str | None) -> Preferences:
+        """Change some of ``ui_language``, ``language``, ``voice``, ``style``. A new narration
+        language resets the voice, which belongs to one language."""
+        current = await self.preferences(owner)
+        choices = checked(choices, current, self.voice_engine)
+        await self.users.update(owner, **choices)
+        return await self.preferences(owner)
+
+    def voice_options(self, language: str) -> tuple[str, ...]:
+        return voice_options(self.voice_engine, language)
+
+    # --- scripts ------------------------------------------------------------------------
+
+    async def draft(
+        self, owner: str, topic: str, key: str, *, chat_id: str | None = None
+    ) -> Started:
+        """An LLM draft on ``topic``; the job waits in script_review."""
+        topic = check_topic(topic)
+        if (existing := await self.app.jobs.by_key(key)) is not None:
+            return Started(existing, fresh=False)
+        if not self.has_writer:
+            raise NoWriter("no script writer is configured")
+        prefs = await self.preferences(owner)
+        usage = None if self.is_admin(owner) else await self.limits.take_draft(owner)
+        try:
+            job = await self.app.jobs.create(self._record(owner, key, chat_id, prefs, topic))
+        except DuplicateJob as duplicate:
+            if usage is not None:
+                await self.limits.give_back(usage)
+            return Started(duplicate.job, fresh=False)
+        try:
+            script = await self._write(job)
+        except BaseException as exc:
+            error = "interrupted" if isinstance(exc, asyncio.CancelledError) else str(exc)
+            await asyncio.shield(self.app.jobs.set_state(job.id, JobState.FAILED, error=error))
+            raise
+        await self.app.jobs.update(job.id, script=script.model_dump(mode="json"))
+        if not await self.app.jobs.set_state(
+            job.id, JobState.SCRIPT_REVIEW, expect=JobState.DRAFTING
+        ):
+            raise StaleJob(f"job {job.id} was cancelled while drafting")
+        return Started(await self.job(job.id), fresh=True)
+
+    async def own_script(
+        self, owner: str, text: str, key: str, *, chat_id: str | None = None
+    ) -> Started:
+        """The user's own narration (render's Markdown format or plain paragraphs): no LLM."""
+        if (existing := await self.app.jobs.by_key(key)) is not None:
+            return Started(existing, fresh=False)
+        prefs = await self.preferences(owner)
+        script = parse_script(text, language=prefs.language)
+        record = self._record(owner, key, chat_id, prefs, script.title)
+        record.state = JobState.SCRIPT_REVIEW
+        record.script = script.model_dump(mode="json")
+        try:
+            return Started(await self.app.jobs.create(record), fresh=True)
+        except DuplicateJob as duplicate:
+            return Started(duplicate.job, fresh=False)
+
+    async def rewrite(self, owner: str, job_id: str) -> JobRecord:
+        """A new draft on the same topic. On an outage the current script stays."""
+        async with self._lock(job_id):
+            job = await self.authorize(owner, job_id, "rewrite")
+            if not self.has_writer:
+                raise NoWriter("no script writer is configured")
+            if not self.is_admin(owner):
+                await self.limits.take_draft(owner, job_id)
+            script = await self._write(job)
+            await self.app.jobs.update(job_id, script=script.model_dump(mode="json"))
+            return await self.job(job_id)
+
+    async def edit_scene(self, owner: str, job_id: str, scene: int, text: str) -> JobRecord:
+        async with self._lock(job_id):
+            job = await self.authorize(owner, job_id, "edit")
+            script = self.script_of(job)
+            self._check_scene(scene, len(script.scenes))
+            narration = clean_text(text)
+            if not narration:
+                raise InputError("the new text is empty", code="error.edit_empty")
+            if len(narration) > MAX_SCENE_CHARS:
+                raise InputError(
+                    f"a scene is at most {MAX_SCENE_CHARS} characters, not {len(narration)}",
+                    code="error.edit_too_long",
+                    params={"limit": MAX_SCENE_CHARS, "length": len(narration)},
+                )
+            scenes = list(script.scenes)
+            scenes[scene - 1] = scenes[scene - 1].model_copy(update={"narration": narration})
+            edited = script.model_copy(update={"scenes": scenes})
+            await self.app.jobs.update(job_id, script=edited.model_dump(mode="json"))
+            return await self.job(job_id)
+
+    async def cancel(self, owner: str, job_id: str) -> JobRecord:
+        async with self._lock(job_id):
+            job = await self.authorize(owner, job_id, "cancel")
+            if not await self.app.jobs.set_state(job_id, JobState.CANCELLED, expect=job.state):
+                raise StaleJob(f"job {job_id} changed state")
+            return await self.job(job_id)
+
+    # --- images -------------------------------------------------------------------------
+
+    async def approve(self, owner: str, job_id: str) -> JobRecord:
+        """Gather image candidates for every scene; the job waits in images_review."""
+        async with self._lock(job_id):
+            job = await self.authorize(owner, job_id, "approve")
+            runner, providers = self.app.runner, self.app.providers
+            ctx = await runner.context(job_id)
+            ctx.work.mkdir(parents=True, exist_ok=True)
+            async with runner.record(job_id, "images", []) as run:
+                candidates, run.provider = await images_stage.run(
+                    ctx, providers.images, count=CANDIDATES, fetch_media=providers.fetch_media
+                )
+            await self.app.jobs.update(job_id, selection={"scenes": [0] * len(candidates)})
+            if not await self.app.jobs.set_state(job_id, JobState.IMAGES_REVIEW, expect=job.state):
+                raise StaleJob(f"job {job_id} changed state")
+            return await self.job(job_id)
+
+    async def swap(self, owner: str, job_id: str, scene: int) -> Swapped:
+        """Show scene ``scene``'s next candidate (cycling)."""
+        async with self._lock(job_id):
+            job = await self.authorize(owner, job_id, "swap")
+            candidates = await self._candidates(job)
+            self._check_scene(scene, len(candidates))
+            picks = self._picks(job, len(candidates))
+            options = len(candidates[scene - 1])
+            picks[scene - 1] = (picks[scene - 1] + 1) % options
+            await self.app.jobs.update(job_id, selection={"scenes": picks})
+            return Swapped(await self.job(job_id), scene, picks[scene - 1] + 1, options)
+
+    async def contact_sheet(self, job: JobRecord) -> bytes:
+        """A JPEG grid of the chosen picture of every scene, numbered from 1."""
+        candidates = await self._candidates(job)
+        paths = images_stage.chosen(candidates, self._picks(job, len(candidates)))
+        return await asyncio.to_thread(render_sheet, paths)
+
+    # --- rendering ----------------------------------------------------------------------
+
+    async def queue_render(self, owner: str, job_id: str) -> JobRecord:
+        """Every check of a render (owner, step, daily quota) and the move to ``queued``; fast,
+        so a front can answer the press before the render itself runs."""
+        async with self._lock(job_id):
+            job = await self.authorize(owner, job_id, "render")
+            usage = None if self.is_admin(owner) else await self.limits.take_render(owner, job_id)
+            if not await self.app.jobs.set_state(job_id, JobState.QUEUED, expect=job.state):
+                if usage is not None:
+                    await self.limits.give_back(usage)
+                raise StaleJob(f"job {job_id} changed state")
+            if usage is not None:
+                self._render_usage[job_id] = usage
+            return await self.job(job_id)
+
+    async def produce(
+        self, job_id: str, deliverer: Deliverer, progress: ProgressCallback | None = None
+    ) -> Production:
+        """Run a queued job to its published reel and hand it to ``deliverer`` (at most once,
+        see pipeline.resume). A failure gives the render back to the user's quota."""
+        usage = self._render_usage.pop(job_id, None)
+        try:
+            return await produce_and_deliver(
+                self.app, job_id, deliverer, progress, candidates=CANDIDATES
+            )
+        except ReelError:
+            if usage is not None:
+                await self.limits.give_back(usage)
+            raise
+
+    async def render(
+        self,
+        owner: str,
+        job_id: str,
+        deliverer: Deliverer,
+        progress: ProgressCallback | None = None,
+    ) -> Production:
+        await self.queue_render(owner, job_id)
+        return await self.produce(job_id, deliverer, progress)
+
+    # --- admins -------------------------------------------------------------------------
+
+    async def stats(self, owner: str) -> Stats:
+        if not self.is_admin(owner):
+            raise AdminOnly(f"{owner} is not an admin")
+        since = day_start(self.clock())
+        by_state = await self._usage.job_states_since(since)
+        return build_stats(since, by_state, await self.app.runs.since(since))
+
+    # --- helpers ------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _lock(self, job_id: str) -> AsyncIterator[None]:
+        # One action at a time per job (a double press, Cancel during Approve); the weak
+        # mapping drops a lock once nobody holds or waits for it.
+        lock = self._locks.get(job_id)
+        if lock is None:
+            lock = self._locks[job_id] = asyncio.Lock()
+        async with lock:
+            yield
+
+    async def authorize(self, owner: str, job_id: str, action: str) -> JobRecord:
+        """The job, if ``owner`` may do ``action`` to it now; else the reason, as an error.
+        Fronts call it to answer a button press at once, before slow work."""
+        states = ACTIONS[action]
+        job = await self.job(job_id)
+        if job.owner_id != owner:
+            raise NotOwner(f"{owner} does not own job {job_id}")
+        state = JobState(job.state)
+        if state in states:
+            return job
+        if state.finished:
+            raise StaleJob(f"job {job_id} is {state}", params={"state": str(state)})
+        if state in _RENDERING:
+            raise Rendering(f"job {job_id} is {state}")
+        raise WrongStep(f"job {job_id} is {state}, not {', '.join(states)}")
+
+    def _record(
+        self, owner: str, key: str, chat_id: str | None, prefs: Preferences, topic: str
+    ) -> JobRecord:
+        job_id = self.app.jobs.new_id()
+        return JobRecord(
+            id=job_id,
+            state=JobState.DRAFTING,
+            language=prefs.language,
+            style=prefs.style,
+            voice=prefs.voice,
+            work_dir=str(self.app.work_dir(job_id)),
+            origin=owner.partition(":")[0] or "chat",
+            owner_id=owner,
+            chat_id=chat_id,
+            idempotency_key=key,
+            topic=topic,
+        )
+
+    async def _write(self, job: JobRecord) -> Script:
+        try:
+            return await write_script(self.app, job, seconds=self.draft_seconds)
+        except ProviderError as exc:
+            raise DraftFailed(f"no script writer answered: {exc}") from exc
+
+    async def _candidates(self, job: JobRecord) -> list[list[ImageCandidate]]:
+        ctx = await self.app.runner.context(job.id)
+        candidates = await asyncio.to_thread(images_stage.load, ctx)
+        if candidates is None:
+            raise WrongStep(f"job {job.id} has no image candidates")
+        return candidates
+
+    @staticmethod
+    def _picks(job: JobRecord, scenes: int) -> list[int]:
+        picks = [int(pick) for pick in (job.selection or {}).get("scenes") or []]
+        return (picks + [0] * scenes)[:scenes]
+
+    @staticmethod
+    def _check_scene(scene: int, count: int) -> None:
+        if not 1 <= scene <= count:
+            raise InputError(
+                f"no scene {scene} of {count}",
+                code="error.scene_number",
+                params={"scene": scene, "count": count},
+            )
+
+
+__all__ = ["CANDIDATES", "DRAFT_SECONDS", "MAX_TOPIC", "MIN_TOPIC", "Started", "Studio", "Swapped"]

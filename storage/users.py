@@ -1,0 +1,94 @@
+"""Users' settings and what they used: the records behind preferences, rate limits and quotas."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from .db import Database
+from .repositories import _iso, _parse, now
+
+logger = logging.getLogger(__name__)
+
+SETTINGS = ("ui_language", "language", "voice", "style")
+
+
+@dataclass(slots=True)
+class UserRecord:
+    """A user's stored choices; ``None`` means "not chosen", so defaults can change later."""
+
+    user_id: str
+    ui_language: str | None = None
+    language: str | None = None
+    voice: str | None = None
+    style: str | None = None
+
+
+class UserRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, user_id: str) -> UserRecord | None:
+        async with self._db.conn.execute(
+            "SELECT user_id, ui_language, language, voice, style FROM users WHERE user_id = ?",
+            (user_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return UserRecord(**{f.name: row[f.name] for f in fields(UserRecord)})
+
+    async def update(self, user_id: str, **choices: str | None) -> UserRecord:
+        """Set some of a user's choices (``None`` clears one); creates the user if needed."""
+        unknown = set(choices) - set(SETTINGS)
+        if unknown:
+            raise ValueError(f"unknown user settings: {sorted(unknown)}")
+        # One statement: the connection is shared by every task, so no multi-statement
+        # transaction that another task's statements could land in.
+        names = list(choices)
+        columns = ", ".join(["user_id", *names, "updated_at"])
+        marks = ", ".join("?" * (len(names) + 2))
+        updates = ", ".join(f"{name} = excluded.{name}" for name in [*names, "updated_at"])
+        await self._db.conn.execute(
+            f"INSERT INTO users ({columns}) VALUES ({marks}) "  # noqa: S608 - known names
+            f"ON CONFLICT (user_id) DO UPDATE SET {updates}",
+            (user_id, *choices.values(), _iso(now())),
+        )
+        record = await self.get(user_id)
+        assert record is not None
+        return record
+
+
+class UsageRepository:
+    """Events counted by the limits: one row per draft or render a user started."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, owner_id: str, kind: str, at: datetime, job_id: str | None = None) -> int:
+        cursor = await self._db.conn.execute(
+            "INSERT INTO usage_events (owner_id, kind, job_id, at) VALUES (?, ?, ?, ?)",
+            (owner_id, kind, job_id, _iso(at)),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def remove(self, event_id: int) -> None:
+        await self._db.conn.execute("DELETE FROM usage_events WHERE id = ?", (event_id,))
+
+    async def since(self, owner_id: str, kind: str, since: datetime) -> list[datetime]:
+        """When ``owner_id`` did ``kind`` from ``since`` on, oldest first."""
+        async with self._db.conn.execute(
+            "SELECT at FROM usage_events WHERE owner_id = ? AND kind = ? AND at >= ? ORDER BY at",
+            (owner_id, kind, _iso(since)),
+        ) as cur:
+            return [_parse(row["at"]) for row in await cur.fetchall()]
+
+    async def job_states_since(self, since: datetime) -> dict[str, int]:
+        """How many jobs created from ``since`` on are in each state (for admins' stats)."""
+        async with self._db.conn.execute(
+            "SELECT state, COUNT(*) AS n FROM jobs WHERE created_at >= ? GROUP BY state",
+            (_iso(since),),
+        ) as cur:
+            return {row["state"]: int(row["n"]) for row in await cur.fetchall()}
