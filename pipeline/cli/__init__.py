@@ -7,20 +7,28 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Protocol
 
 from ..errors import ReelError
 from ..settings import Settings
 from . import doctor, jobs, make, render
 from .common import console
 
-COMMANDS = (render, make, doctor, jobs)
+
+class Command(Protocol):
+    """A subcommand module: ``add_parser`` registers it and sets its ``run`` default."""
+
+    def add_parser(self, commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
 
 
-def parser() -> argparse.ArgumentParser:
+COMMANDS: tuple[Command, ...] = (render, make, doctor, jobs)
+
+
+def parser(extra: Sequence[Command] = ()) -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="reelfactory", description="Short vertical videos.")
     root.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     commands = root.add_subparsers(dest="command", required=True)
-    for command in COMMANDS:
+    for command in (*COMMANDS, *extra):
         command.add_parser(commands)
     return root
 
@@ -34,8 +42,9 @@ def configure_logging(verbose: bool) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, *, extra: Sequence[Command] = ()) -> int:
+    """``extra`` commands come from the fronts (``bot.cli`` adds ``serve``)."""
+    args = parser(extra).parse_args(argv)
     configure_logging(args.verbose)
     settings = Settings()
     try:

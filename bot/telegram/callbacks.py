@@ -1,0 +1,55 @@
+"""Callback data: ids and small enums only (64 bytes, no ``:`` in values)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class ScriptStep(StrEnum):
+    APPROVE = "ok"
+    EDIT = "ed"
+    REWRITE = "rw"
+    CANCEL = "x"
+    BACK = "bk"
+
+
+class SheetStep(StrEnum):
+    RENDER = "go"
+    CANCEL = "x"
+
+
+class Setting(StrEnum):
+    UI_LANGUAGE = "ui"
+    LANGUAGE = "lang"
+    VOICE = "voice"
+    STYLE = "style"
+
+
+class ScriptAction(CallbackData, prefix="scr"):
+    step: ScriptStep
+    job: str
+
+
+class EditScene(CallbackData, prefix="edt"):
+    job: str
+    scene: int
+
+
+class SheetAction(CallbackData, prefix="img"):
+    step: SheetStep
+    job: str
+
+
+class SwapScene(CallbackData, prefix="swp"):
+    job: str
+    scene: int
+
+
+class SettingChoice(CallbackData, prefix="set"):
+    setting: Setting
+    value: str  # an option's id; DEFAULT for "no choice"
+
+
+DEFAULT = "-"

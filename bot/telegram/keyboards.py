@@ -1,0 +1,106 @@
+"""Inline keyboards. Labels come from the catalogs; callback data carries ids only."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from aiogram.types import ForceReply, InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from locales import ENDONYMS, Translator
+from pipeline.studio import voice_label
+
+from .callbacks import (
+    DEFAULT,
+    EditScene,
+    ScriptAction,
+    ScriptStep,
+    Setting,
+    SettingChoice,
+    SheetAction,
+    SheetStep,
+    SwapScene,
+)
+
+logger = logging.getLogger(__name__)
+
+NUMBERS_PER_ROW = 5
+SWAPS_PER_ROW = 3
+
+
+def script_review(job: str, t: Translator, *, can_rewrite: bool) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=t("button.approve"), callback_data=ScriptAction(step=ScriptStep.APPROVE, job=job)
+    )
+    builder.button(text=t("button.edit"), callback_data=ScriptAction(step=ScriptStep.EDIT, job=job))
+    if can_rewrite:
+        builder.button(
+            text=t("button.rewrite"), callback_data=ScriptAction(step=ScriptStep.REWRITE, job=job)
+        )
+    builder.button(
+        text=t("button.cancel"), callback_data=ScriptAction(step=ScriptStep.CANCEL, job=job)
+    )
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def scene_picker(job: str, scenes: int, t: Translator) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for scene in range(1, scenes + 1):
+        builder.button(text=str(scene), callback_data=EditScene(job=job, scene=scene))
+    builder.adjust(NUMBERS_PER_ROW)
+    builder.row()
+    builder.button(text=t("button.back"), callback_data=ScriptAction(step=ScriptStep.BACK, job=job))
+    return builder.as_markup()
+
+
+def sheet_review(job: str, scenes: int, t: Translator) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for scene in range(1, scenes + 1):
+        builder.button(
+            text=t("button.swap", scene=scene), callback_data=SwapScene(job=job, scene=scene)
+        )
+    builder.adjust(SWAPS_PER_ROW)
+    builder.row()
+    builder.button(
+        text=t("button.render"), callback_data=SheetAction(step=SheetStep.RENDER, job=job)
+    )
+    builder.button(
+        text=t("button.cancel"), callback_data=SheetAction(step=SheetStep.CANCEL, job=job)
+    )
+    return builder.as_markup()
+
+
+def choices(
+    setting: Setting,
+    options: Sequence[tuple[str, str]],
+    current: str | None,
+    *,
+    per_row: int = 2,
+) -> InlineKeyboardMarkup:
+    """``options`` are (value, label); the current one is ticked."""
+    builder = InlineKeyboardBuilder()
+    for value, label in options:
+        tick = "✓ " if value == (current or DEFAULT) else ""
+        builder.button(
+            text=f"{tick}{label}", callback_data=SettingChoice(setting=setting, value=value)
+        )
+    builder.adjust(per_row)
+    return builder.as_markup()
+
+
+def language_options(codes: Sequence[str]) -> list[tuple[str, str]]:
+    return [(code, ENDONYMS.get(code, code)) for code in codes]
+
+
+def voice_options(voices: Sequence[str], t: Translator) -> list[tuple[str, str]]:
+    return [(DEFAULT, t("settings.voice_default"))] + [
+        (voice, voice_label(voice) or voice) for voice in voices
+    ]
+
+
+def force_reply(placeholder: str) -> ForceReply:
+    # Telegram allows 64 characters of placeholder.
+    return ForceReply(force_reply=True, input_field_placeholder=placeholder[:64])
