@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # --- chat fronts
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str | None = None
+    # api.telegram.org takes 50 MB from bots; a self-hosted Bot API server takes 2000 MB.
+    telegram_upload_limit_mb: int = Field(default=50, ge=1, le=2000)
     discord_bot_token: SecretStr | None = None
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None

@@ -65,7 +65,12 @@ class TelegramFront:
         self.studio = studio or Studio(app)
         self.background = Background()
         self.in_flight = InFlight()
-        self.poster = ReelPoster(self.bot, self.studio, ffmpeg=app.settings.ffmpeg_binary)
+        self.poster = ReelPoster(
+            self.bot,
+            self.studio,
+            upload_limit=app.settings.telegram_upload_limit_mb * 1024 * 1024,
+            ffmpeg=app.settings.ffmpeg_binary,
+        )
         self.productions = Productions(
             self.bot, self.studio, self.poster, self.background, edit_interval=edit_interval
         )

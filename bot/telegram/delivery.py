@@ -28,7 +28,7 @@ from .progress import chat_action
 
 logger = logging.getLogger(__name__)
 
-UPLOAD_LIMIT = 50 * 1024 * 1024  # bots on api.telegram.org; a self-hosted server allows 2 GB
+UPLOAD_LIMIT = 50 * 1024 * 1024  # api.telegram.org; settings.telegram_upload_limit_mb overrides
 THUMB_SIDE = 320  # Telegram's limit for a video's thumbnail
 MB = 1024 * 1024
 
