@@ -237,10 +237,26 @@ def bench_make(runs: int) -> dict[str, object]:
     }
 
 
+def bench_bot(presses: int = 60) -> dict[str, object]:
+    """Telegram button presses answered while a reel renders, through the fake Bot API."""
+    from pipeline.settings import Settings
+    from tests.bot.latency import measure
+
+    with tempfile.TemporaryDirectory(prefix="reelbench-bot-") as folder:
+        settings = Settings(_env_file=None, data_dir=Path(folder))  # type: ignore[call-arg]
+        figures = asyncio.run(measure(settings, presses=presses, scenes=10))
+    return {
+        "presses_during_render": figures.presses,
+        "p50_ms": round(figures.p50 * 1000),
+        "p95_ms": round(figures.p95 * 1000),
+        "worst_ms": round(figures.worst * 1000),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--only", choices=("render", "make"), default=None)
+    parser.add_argument("--only", choices=("render", "make", "bot"), default=None)
     args = parser.parse_args()
     binary = resolve_ffmpeg(os.environ.get("REELFACTORY_FFMPEG_BINARY"))
     report: dict[str, object] = {}
@@ -250,6 +266,9 @@ def main() -> None:
     if args.only in (None, "make"):
         report["make"] = bench_make(args.runs)
         print(json.dumps(report["make"], indent=2), flush=True)
+    if args.only in (None, "bot"):
+        report["bot"] = bench_bot()
+        print(json.dumps(report["bot"], indent=2), flush=True)
 
 
 if __name__ == "__main__":
