@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
+from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -88,6 +89,14 @@ class Settings(BaseSettings):
     scheduler_timezone: str = "UTC"
     daily_post_time: str = "09:00"
     daily_channels: Annotated[list[str], NoDecode] = []
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `KEY=` in .env means "not configured": the default, not an empty secret or URL.
+        if isinstance(value, str) and not value.strip():
+            raise PydanticUseDefault
+        return value
 
     @field_validator(
         "script_chain",
