@@ -7,10 +7,11 @@ the offline path (``render``, ``make demo``) never pays for them.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .adapters.cards import CardSource
 from .adapters.espeak import EspeakSynth
@@ -69,40 +70,79 @@ class _Keys:
     eleven: str | None
     search: str | None
 
-
-def build(settings: Settings, *, offline: bool = False) -> Providers:
-    providers = Providers()
-    keys = _Keys(
-        *(
-            None if offline else _secret(value)
-            for value in (
-                settings.gemini_api_key,
-                settings.groq_api_key,
-                settings.elevenlabs_api_key,
-                settings.google_search_api_key,
-            )
+    @classmethod
+    def of(cls, settings: Settings, *, offline: bool = False) -> _Keys:
+        values = (
+            settings.gemini_api_key,
+            settings.groq_api_key,
+            settings.elevenlabs_api_key,
+            settings.google_search_api_key,
         )
-    )
-    fetcher = _closing(
-        providers,
-        ImageFetcher(
-            cache_dir=settings.cache_dir,
-            allow_hosts=settings.fetch_allow_hosts,
-            max_bytes=settings.fetch_max_bytes,
-            concurrency=settings.fetch_concurrency,
-        ),
-    )
-    providers.fetch_media = fetcher.fetch
-    _writers(providers, settings, keys)
-    _voices(providers, settings, keys)
-    _images(providers, settings, keys, fetcher)
-    if settings.blob_store == "r2":
-        from .adapters.r2 import R2BlobStore
+        return cls(*(None if offline else _secret(value) for value in values))
 
-        providers.store = _closing(providers, R2BlobStore.from_settings(settings))
-    else:
-        providers.store = LocalBlobStore(settings.blobs_dir)
+
+Part = Literal["script", "media", "storage"]
+PARTS: tuple[Part, ...] = ("script", "media", "storage")
+
+
+def build(
+    settings: Settings, *, offline: bool = False, parts: tuple[Part, ...] = PARTS
+) -> Providers:
+    """The providers for ``parts``: "script" (writers), "media" (voice, alignment, images),
+    "storage". ``extend`` adds the rest later."""
+    providers = Providers()
+    extend(providers, settings, parts, offline=offline)
     return providers
+
+
+def extend(
+    providers: Providers, settings: Settings, parts: tuple[Part, ...], *, offline: bool = False
+) -> None:
+    keys = _Keys.of(settings, offline=offline)
+    if "script" in parts:
+        _writers(providers, settings, keys)
+    if "media" in parts:
+        fetcher = _closing(
+            providers,
+            ImageFetcher(
+                cache_dir=settings.cache_dir,
+                allow_hosts=settings.fetch_allow_hosts,
+                max_bytes=settings.fetch_max_bytes,
+                concurrency=settings.fetch_concurrency,
+            ),
+        )
+        providers.fetch_media = fetcher.fetch
+        _voices(providers, settings, keys)
+        _images(providers, settings, keys, fetcher)
+    if "storage" in parts:
+        if settings.blob_store == "r2":
+            from .adapters.r2 import R2BlobStore
+
+            providers.store = _closing(providers, R2BlobStore.from_settings(settings))
+        else:
+            providers.store = LocalBlobStore(settings.blobs_dir)
+
+
+def preload(settings: Settings, parts: tuple[Part, ...]) -> None:
+    """Import the vendor SDKs ``parts`` will need (the slow part of building them), e.g. in a
+    thread while a script is being drafted. Constructing the adapters stays on the loop."""
+    keys = _Keys.of(settings)
+    modules: list[str] = []
+    remote = "script" in parts or "media" in parts
+    if remote and keys.gemini:
+        modules.append("pipeline.adapters.gemini")
+    if remote and keys.groq:
+        modules.append("pipeline.adapters.groq")
+    if "media" in parts:
+        modules.append("pipeline.tts_cache")
+        if keys.eleven:
+            modules.append("pipeline.adapters.elevenlabs")
+        if keys.search:
+            modules.append("pipeline.adapters.google_search")
+    if "storage" in parts and settings.blob_store == "r2":
+        modules.append("pipeline.adapters.r2")
+    for module in modules:
+        importlib.import_module(module)
 
 
 def _writers(providers: Providers, settings: Settings, keys: _Keys) -> None:

@@ -12,7 +12,7 @@ from storage.jobs_queries import JobQueries
 from ..app import App
 from ..catalog import LANGUAGES, STYLES
 from ..models import JobState, ProgressEvent, StageTiming
-from ..providers import build
+from ..providers import build, extend, preload
 from ..resume import cli_deliverer, produce_and_deliver
 from ..settings import Settings
 from ..stages import script as script_stage
@@ -30,7 +30,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    providers = build(settings)
+    # Only the writers are needed before the LLM answers; the voice and image SDKs load in a
+    # thread while it thinks (their imports cost ~0.3 s of start-up otherwise).
+    providers = build(settings, parts=("script", "storage"))
     if not providers.writers:
         await providers.aclose()
         console.print(
@@ -64,7 +66,12 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         with progress_bars() as progress:
             view = ProgressView(progress)
             await view(ProgressEvent("script", 0.0))
-            await _draft(app, job_id, topic, language, seconds, timings)
+            warming = asyncio.create_task(asyncio.to_thread(preload, settings, ("media",)))
+            try:
+                await _draft(app, job_id, topic, language, seconds, timings)
+            finally:
+                await warming
+            extend(providers, settings, ("media",))
             await view(ProgressEvent("script", 1.0))
             production = await produce_and_deliver(
                 app, job_id, cli_deliverer(app), view, candidates=1
