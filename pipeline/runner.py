@@ -278,7 +278,7 @@ class Runner:
                         rendering,
                         voiceover,
                         images_stage.chosen(candidates, selection),
-                        voice_stage.normalised_audio(ctx),
+                        voice_stage.audio_path(ctx),
                         subs,
                         self.queue,
                     )
@@ -300,7 +300,7 @@ class Runner:
         timings: list[StageTiming],
         uploader: Uploader,
     ) -> Voiceover:
-        audio = voice_stage.normalised_audio(ctx)
+        audio = voice_stage.audio_path(ctx)
         if "voice" in finished and (loaded := voice_stage.load(ctx)) is not None:
             uploader.submit(audio.name, audio)
             return loaded

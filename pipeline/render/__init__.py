@@ -1,8 +1,9 @@
 """Rendering reels with ffmpeg: timeline, stills, loudness, the one-graph encode, probing."""
 
-from pipeline.render.audio import LoudnessReport, measure_loudness, normalise_voice
+from pipeline.render.audio import LoudnessReport, measure_loudness
 from pipeline.render.ffmpeg import resolve_ffmpeg, run_ffmpeg
 from pipeline.render.graph import build_filter_graph, build_render_args, video_maxrate
+from pipeline.render.narration import VoicePlan, plan_voice
 from pipeline.render.probe import MediaInfo, count_frames, probe
 from pipeline.render.reel import RenderResult, render_reel
 from pipeline.render.stills import Motion, prepare_still
@@ -13,12 +14,13 @@ __all__ = [
     "MediaInfo",
     "Motion",
     "RenderResult",
+    "VoicePlan",
     "build_filter_graph",
     "build_render_args",
     "count_frames",
     "measure_loudness",
-    "normalise_voice",
     "plan_cuts",
+    "plan_voice",
     "prepare_still",
     "probe",
     "render_reel",

@@ -1,10 +1,14 @@
-"""The one ffmpeg command that renders a reel: stills -> pans -> subtitles -> H.264 + AAC copy.
+"""The one ffmpeg command that renders a reel: stills -> pans -> subtitles -> H.264, voice -> AAC.
 
 Per scene, the prepared still is decoded once, converted to BT.709 TV-range YUV 4:4:4 once
 (not per frame), looped to the scene's frame count and cropped at ``n * step``. 4:4:4 keeps
 odd crop offsets exact for chroma too; a 4:2:0 crop would move chroma in 2-pixel steps.
 After the concat, one conversion to 4:2:0, the colour tags (which the subtitles filter uses
 to convert ASS colours, and x264 writes into the stream) and the subtitles.
+
+The narration goes through its loudness chain (``plan_voice``) and the AAC encoder in the
+same process: a simple filtergraph of its own, so it runs on its own thread beside the
+video's, and costs a fraction of a second next to x264.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import math
 from pathlib import Path
 
 from pipeline.models import RenderSpec
-from pipeline.render.audio import AUDIO_BUDGET
+from pipeline.render.audio import AUDIO_BUDGET, aac_args
 from pipeline.render.ffmpeg import escape_filter_path, file_url
 from pipeline.render.stills import Motion
 
@@ -111,18 +115,19 @@ def build_render_args(
     motions: list[Motion],
     *,
     fonts_dir: Path,
+    audio_filter: str,
     preset: str = "veryfast",
     crf: int = 23,
-    audio_bitrate: int = AUDIO_BUDGET,
 ) -> list[str]:
     """ffmpeg arguments (without the program name) rendering ``spec`` to ``spec.out_path``.
 
-    ``motions[i]`` is ``spec.cuts[i]``'s prepared still. The audio is copied as it is, so
-    ``audio_bitrate`` (what it holds) is only used to budget the video bitrate.
+    ``motions[i]`` is ``spec.cuts[i]``'s prepared still; ``audio_filter`` is the chain the
+    narration goes through before its AAC encode (``VoicePlan.filters``).
     """
     _check(spec, motions)
     duration = spec.total_frames / spec.fps
-    maxrate = video_maxrate(duration, audio_bitrate)
+    # The AAC bitrate is only known once encoded: budget for the most it was seen to take.
+    maxrate = video_maxrate(duration, AUDIO_BUDGET)
     bufsize = math.ceil(maxrate * _BUFFER_SECONDS)
     inputs: list[str] = []
     for motion in motions:
@@ -174,8 +179,9 @@ def build_render_args(
         "cfr",
         "-frames:v",
         str(spec.total_frames),
-        "-c:a",
-        "copy",
+        "-filter:a",
+        audio_filter,
+        *aac_args(),
         "-movflags",
         "+faststart",
         "-f",

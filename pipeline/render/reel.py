@@ -1,4 +1,5 @@
-"""render_reel: stills in threads, one ffmpeg graph, a thumbnail; atomic outputs."""
+"""render_reel: stills in threads beside the voice's loudness analysis, one ffmpeg graph, a
+thumbnail; atomic outputs."""
 
 from __future__ import annotations
 
@@ -8,21 +9,25 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 from pipeline.errors import RenderError
 from pipeline.models import RenderSpec
-from pipeline.render.audio import AUDIO_BUDGET
 from pipeline.render.ffmpeg import file_url, run_ffmpeg
 from pipeline.render.graph import build_render_args
+from pipeline.render.narration import VoicePlan, plan_voice
 from pipeline.render.probe import MediaInfo, probe
 from pipeline.render.stills import Motion, prepare_still
 
 logger = logging.getLogger(__name__)
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 THUMB_NAME = "thumb.jpg"
 THUMB_AT = 1.0  # seconds in: past the first frame, which often is a plain title card
@@ -88,6 +93,12 @@ async def _prepare_stills(spec: RenderSpec, work: Path) -> list[Motion]:
         await asyncio.shield(asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True))
 
 
+def _check_duration(spec: RenderSpec, voice: VoicePlan) -> None:
+    seconds = voice.info.duration
+    if seconds and abs(seconds - spec.total_frames / spec.fps) > 0.1:
+        logger.warning("audio lasts %.3f s but the reel has %d frames", seconds, spec.total_frames)
+
+
 def _font_dir(fonts_dir: Path, work: Path) -> Path:
     """A folder holding only the font files: libass logs an error for every other file."""
     fonts = [p for p in fonts_dir.iterdir() if p.suffix.lower() in _FONT_SUFFIXES]
@@ -143,7 +154,32 @@ async def _thumbnail(
 class _Timings:
     started: float
     stills: float = 0.0
+    loudness: float = 0.0
+    prepare: float = 0.0
     encode: float = 0.0
+
+
+async def _timed(work: Coroutine[Any, Any, A]) -> tuple[A, float]:
+    started = time.monotonic()
+    return await work, time.monotonic() - started
+
+
+async def _both(first: Coroutine[Any, Any, A], second: Coroutine[Any, Any, B]) -> tuple[A, B]:
+    """Run two jobs side by side; when one fails the other is cancelled and waited for (the
+    stills' threads are finished before the caller deletes their folder), and the failure is
+    raised as itself, not wrapped in an ExceptionGroup."""
+    failure: BaseException | None = None
+    try:
+        async with asyncio.TaskGroup() as group:
+            one = group.create_task(first)
+            two = group.create_task(second)
+    except BaseExceptionGroup as failures:
+        failure = failures.exceptions[0]
+        while isinstance(failure, BaseExceptionGroup):
+            failure = failure.exceptions[0]
+    if failure is not None:
+        raise failure
+    return one.result(), two.result()
 
 
 async def _render(
@@ -158,16 +194,14 @@ async def _render(
     on_progress: Callable[[float], Awaitable[None]] | None,
 ) -> MediaInfo:
     """Everything that writes into ``work``; returns the probe of the finished reel."""
-    motions, audio = await asyncio.gather(
-        _prepare_stills(spec, work), probe(spec.audio_path, binary=binary)
+    # The voice's loudness analysis (an ffmpeg thread) runs while Pillow's threads prepare
+    # the stills: it needs only the voice, and takes it off the voice stage's critical path.
+    (motions, timings.stills), (voice, timings.loudness) = await _both(
+        _timed(_prepare_stills(spec, work)),
+        _timed(plan_voice(spec.audio_path, binary=binary, timeout=_PROCESS_TIMEOUT)),
     )
-    if audio.audio_codec is None:
-        raise RenderError(f"{spec.audio_path.name} has no audio", stage="render")
-    if audio.duration and abs(audio.duration - spec.total_frames / spec.fps) > 0.1:
-        logger.warning(
-            "audio lasts %.3f s but the reel has %d frames", audio.duration, spec.total_frames
-        )
-    timings.stills = time.monotonic() - timings.started
+    _check_duration(spec, voice)
+    timings.prepare = time.monotonic() - timings.started
 
     async def encode_progress(fraction: float) -> None:
         if on_progress is not None:
@@ -178,9 +212,9 @@ async def _render(
         spec.model_copy(update={"out_path": encoding}),
         motions,
         fonts_dir=_font_dir(fonts_dir, work),
+        audio_filter=voice.filters,
         preset=preset,
         crf=crf,
-        audio_bitrate=audio.audio_bitrate or AUDIO_BUDGET,
     )
     await run_ffmpeg(
         _spill_graph(args, work),
@@ -191,7 +225,7 @@ async def _render(
         total_frames=spec.total_frames,
         on_progress=encode_progress if on_progress else None,
     )
-    timings.encode = time.monotonic() - timings.started - timings.stills
+    timings.encode = time.monotonic() - timings.started - timings.prepare
     await _thumbnail(encoding, work / THUMB_NAME, spec=spec, binary=binary, timeout=60.0)
     return await probe(encoding, binary=binary)
 
@@ -208,9 +242,11 @@ async def render_reel(
 ) -> RenderResult:
     """Render ``spec`` to ``spec.out_path`` and ``thumb.jpg`` beside it, within ``timeout`` s.
 
-    ``spec.audio_path`` must already be normalised AAC (see ``normalise_voice``): it is
-    copied, not encoded. Outputs appear atomically; on any failure, timeout or cancellation
-    ffmpeg is killed, the temporary files are removed and nothing is left at the outputs.
+    ``spec.audio_path`` is the narration as synthesised, in any format ffmpeg reads: its
+    loudness is analysed while the stills are prepared (``plan_voice``), and the render
+    encodes it through that chain as AAC, at -14 LUFS and <= -1 dBTP. Outputs appear
+    atomically; on any failure, timeout or cancellation ffmpeg is killed, the temporary
+    files are removed and nothing is left at the outputs.
     """
     timings = _Timings(started=time.monotonic())
     _validate(spec, fonts_dir)
@@ -247,12 +283,14 @@ async def render_reel(
         seconds=time.monotonic() - timings.started,
     )
     logger.info(
-        "rendered %s: %d frames, %.1f MB in %.1f s (stills %.1f s, encode %.1f s)",
+        "rendered %s: %d frames, %.1f MB in %.1f s (stills %.2f s beside loudness %.2f s, "
+        "encode %.1f s)",
         out.name,
         result.frames,
         result.size_bytes / 1e6,
         result.seconds,
         timings.stills,
+        timings.loudness,
         timings.encode,
     )
     if on_progress is not None:

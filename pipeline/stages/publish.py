@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..models import ImageCandidate
 from ..uploads import CONTENT_TYPES, Uploader, content_type
+from . import voice
 from .base import JobContext
 
 __all__ = ["CONTENT_TYPES", "REEL", "assets", "content_type", "finish", "job_prefix", "settle"]
@@ -31,7 +32,7 @@ def assets(ctx: JobContext, images: list[list[ImageCandidate]]) -> list[tuple[st
     """(name under the job's prefix, file) for every asset the job has; the reel is last."""
     items: list[tuple[str, Path]] = [
         ("script.json", ctx.path("script.json")),
-        ("voice.m4a", ctx.path("voice.m4a")),
+        (voice.AUDIO, voice.audio_path(ctx)),
         ("subs.ass", ctx.path("subs.ass")),
         ("thumb.jpg", ctx.path("thumb.jpg")),
     ]

@@ -1,4 +1,5 @@
-"""Render stage: timeline from the word timings, one ffmpeg graph, under the render queue."""
+"""Render stage: timeline from the word timings, the voice's loudness, one ffmpeg graph, under
+the render queue."""
 
 from __future__ import annotations
 

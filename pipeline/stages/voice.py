@@ -1,25 +1,28 @@
-"""Voice stage: narration audio with word timings, loudness-normalised for the render."""
+"""Voice stage: narration audio with word timings. Nothing else: the render works out the
+voice's loudness while it prepares the stills, and encodes it in its own graph."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..chain import Served, first_success
 from ..models import Voiceover
 from ..ports import Aligner, SpeechSynth
-from ..render import normalise_voice, resolve_ffmpeg
 from .base import JobContext, read_json, write_json
 
 VOICE_JSON = "voice.json"
 TIMINGS_JSON = "timings.json"
-NORMALISED = "voice.m4a"
+# As synthesised; published as it is (the key layout allows voice.<ext>).
+AUDIO = "voice.wav"
 
 
 def load(ctx: JobContext) -> Voiceover | None:
     path = ctx.path(VOICE_JSON)
-    if not path.is_file() or not ctx.path(NORMALISED).is_file():
+    if not path.is_file() or not audio_path(ctx).is_file():
         return None
     return Voiceover.model_validate(read_json(path))
 
@@ -39,23 +42,24 @@ async def run(
             stage="align",
         )
         voiceover = voiceover.model_copy(update={"words": aligned.value})
-    await ctx.report("voice", 0.7, "normalising loudness")
-    binary = resolve_ffmpeg(ctx.settings.ffmpeg_binary)
-    await normalise_voice(
-        voiceover.audio_path,
-        ctx.path(NORMALISED),
-        binary=binary,
-        timeout=ctx.settings.render_timeout,
-    )
-    await asyncio.to_thread(_persist, ctx, voiceover)
+    voiceover = await asyncio.to_thread(_persist, ctx, voiceover)
     await ctx.report("voice", 1.0)
     return Served(voiceover, served.provider, served.attempts)
 
 
-def _persist(ctx: JobContext, voiceover: Voiceover) -> None:
+def _persist(ctx: JobContext, voiceover: Voiceover) -> Voiceover:
+    target = audio_path(ctx)
+    if voiceover.audio_path != target:
+        # Every synth writes voice.wav in the job folder; one that did not is copied there,
+        # so the artifact the runner checks and uploads is always the same file.
+        partial = target.with_name(f".{target.name}.tmp")
+        shutil.copyfile(voiceover.audio_path, partial)
+        os.replace(partial, target)
+        voiceover = voiceover.model_copy(update={"audio_path": target})
     write_json(ctx.path(TIMINGS_JSON), [word.model_dump() for word in voiceover.words])
     write_json(ctx.path(VOICE_JSON), voiceover.model_dump(mode="json"))
+    return voiceover
 
 
-def normalised_audio(ctx: JobContext) -> Path:
-    return ctx.path(NORMALISED)
+def audio_path(ctx: JobContext) -> Path:
+    return ctx.path(AUDIO)

@@ -15,6 +15,7 @@ from pipeline.errors import ProviderError, ReelError
 from pipeline.models import ProgressEvent
 from pipeline.ports import ProgressCallback
 from pipeline.providers import build_offline
+from pipeline.render import measure_loudness, resolve_ffmpeg
 from pipeline.settings import Settings
 from pipeline.stages.publish import job_prefix
 from pipeline.stages.script import parse_script
@@ -34,7 +35,7 @@ Bananas are berries, but strawberries are not.
 """
 ASSETS = [
     "script.json",
-    "voice.m4a",
+    "voice.wav",
     "subs.ass",
     "thumb.jpg",
     "images/0-0.jpg",
@@ -118,10 +119,16 @@ async def test_a_failed_upload_fails_publish_cleanly_and_a_retry_skips_finished_
         }
         assert len(runs) == 5
 
+        # The voice stage only synthesised; the render made the loudness (-14 LUFS, <= -1 dBTP).
+        work = Path(job.work_dir)
+        assert (work / "voice.wav").is_file() and not list(work.glob("*.m4a"))
+        loudness = await measure_loudness(work / "reel.mp4", binary=resolve_ffmpeg(), timeout=30)
+        assert abs(loudness.integrated - -14.0) <= 1.0 and loudness.true_peak <= -1.0, loudness
+
         # Uploads ran while the reel rendered, not after it.
         render = next(r for r in runs if r.stage == "render")
         early = {key.removeprefix(f"{prefix}/") for key, at in store.puts if at < ended(render)}
-        assert {"script.json", "voice.m4a", "subs.ass", "images/0-0.jpg"} <= early
+        assert {"script.json", "voice.wav", "subs.ass", "images/0-0.jpg"} <= early
 
         # Retried once the store works: only publish runs, only what is missing goes up.
         store.fail.clear()
@@ -174,7 +181,7 @@ async def test_a_stage_that_runs_again_makes_the_later_ones_run_again(settings: 
         assert not (work / ".reel.abc123.render").exists()
         assert not (work / "images" / "1-1.part").exists()
         resent = sorted(key.removeprefix(f"{prefix}/") for key, _ in store.puts[before:])
-        assert resent == ["reel.mp4", "subs.ass", "thumb.jpg", "voice.m4a"]
+        assert resent == ["reel.mp4", "subs.ass", "thumb.jpg", "voice.wav"]
 
 
 async def test_two_renders_take_turns_and_the_second_sees_its_place(settings: Settings) -> None:

@@ -113,13 +113,13 @@ async def test_retryable_failures_are_retried(
     tmp_path: Path, db: Database, ledger: UploadRepository
 ) -> None:
     store = SlowStore()
-    store.failures[f"{PREFIX}/voice.m4a"] = (2, True)
+    store.failures[f"{PREFIX}/voice.wav"] = (2, True)
     (path,) = files(tmp_path, 1)
     async with uploader(store, ledger, db) as up:
-        up.submit("voice.m4a", path)
+        up.submit("voice.wav", path)
         await up.settle()
-    assert store.calls == [f"{PREFIX}/voice.m4a"] * 3
-    assert list(await ledger.done("job1")) == [f"{PREFIX}/voice.m4a"]
+    assert store.calls == [f"{PREFIX}/voice.wav"] * 3
+    assert list(await ledger.done("job1")) == [f"{PREFIX}/voice.wav"]
 
 
 async def test_a_failed_asset_gets_one_more_round_then_is_named(
@@ -144,12 +144,12 @@ async def test_a_blip_during_the_render_is_healed_at_publish(
     tmp_path: Path, db: Database, ledger: UploadRepository
 ) -> None:
     store = SlowStore()
-    store.failures[f"{PREFIX}/voice.m4a"] = (3, True)  # outlasts one policy's three attempts
+    store.failures[f"{PREFIX}/voice.wav"] = (3, True)  # outlasts one policy's three attempts
     (path,) = files(tmp_path, 1)
     async with uploader(store, ledger, db) as up:
-        up.submit("voice.m4a", path)
+        up.submit("voice.wav", path)
         await up.settle()
-    assert f"{PREFIX}/voice.m4a" in store.objects
+    assert f"{PREFIX}/voice.wav" in store.objects
 
 
 async def test_a_missing_file_is_named(
@@ -169,27 +169,27 @@ async def test_forget_sends_again_and_prune_removes_strays(
     async with uploader(store, ledger, db) as up:
         for index, path in enumerate(paths):
             up.submit(f"images/0-{index}.jpg", path)
-        up.submit("voice.m4a", paths[0])
+        up.submit("voice.wav", paths[0])
         await up.settle()
     async with uploader(store, ledger, db) as up:
         await up.forget("images/")  # the images stage runs again...
         up.submit("images/0-0.jpg", paths[0])  # ...and finds one image this time
-        up.submit("voice.m4a", paths[0])
+        up.submit("voice.wav", paths[0])
         await up.settle()
-        assert await up.prune(["images/0-0.jpg", "voice.m4a"]) == []
+        assert await up.prune(["images/0-0.jpg", "voice.wav"]) == []
         assert sorted(store.objects) == [f"{PREFIX}/images/0-{i}.jpg" for i in range(3)] + [
-            f"{PREFIX}/voice.m4a"
+            f"{PREFIX}/voice.wav"
         ]
     # An earlier run left images/0-1 and 0-2 recorded; a later run without them prunes them.
     await ledger.record("job1", f"{PREFIX}/images/0-1.jpg", 2)
     await ledger.record("job1", f"{PREFIX}/images/0-2.jpg", 3)
     async with uploader(store, ledger, db) as up:
-        stale = await up.prune(["images/0-0.jpg", "voice.m4a", "reel.mp4"])
+        stale = await up.prune(["images/0-0.jpg", "voice.wav", "reel.mp4"])
     assert stale == [f"{PREFIX}/images/0-1.jpg", f"{PREFIX}/images/0-2.jpg"]
-    assert sorted(store.objects) == [f"{PREFIX}/images/0-0.jpg", f"{PREFIX}/voice.m4a"]
+    assert sorted(store.objects) == [f"{PREFIX}/images/0-0.jpg", f"{PREFIX}/voice.wav"]
     assert sorted(await ledger.done("job1")) == sorted(store.objects)
     assert store.calls.count(f"{PREFIX}/images/0-0.jpg") == 2
-    assert store.calls.count(f"{PREFIX}/voice.m4a") == 1
+    assert store.calls.count(f"{PREFIX}/voice.wav") == 1
 
 
 async def test_closing_cancels_what_is_in_flight(

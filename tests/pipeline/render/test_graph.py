@@ -30,7 +30,7 @@ def spec_and_motions(frames: list[int]) -> tuple[RenderSpec, list[Motion]]:
         start += count
     spec = RenderSpec(
         cuts=cuts,
-        audio_path=Path("/in/voice.m4a"),
+        audio_path=Path("/in/voice.wav"),
         subtitles_path=Path("/in/subs.ass"),
         total_frames=start,
         out_path=Path("/out/reel.mp4"),
@@ -38,8 +38,12 @@ def spec_and_motions(frames: list[int]) -> tuple[RenderSpec, list[Motion]]:
     return spec, motions
 
 
-def option(args: list[str], name: str) -> str:
-    return args[args.index(name) + 1]
+CHAIN = "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=mono"
+
+
+def option(args: list[str], name: str, nth: int = 1) -> str:
+    at = [i for i, arg in enumerate(args) if arg == name][nth - 1]
+    return args[at + 1]
 
 
 @pytest.mark.parametrize("seconds", [1.0, 8.0, 60.0, 180.0])
@@ -54,10 +58,16 @@ def test_worst_case_size_stays_under_the_cap(seconds: float) -> None:
 
 def test_args_encode_the_contract() -> None:
     spec, motions = spec_and_motions([90, 60, 75, 45])
-    args = build_render_args(spec, motions, fonts_dir=Path("/fonts"), preset="veryfast", crf=23)
+    args = build_render_args(
+        spec, motions, fonts_dir=Path("/fonts"), audio_filter=CHAIN, preset="veryfast", crf=23
+    )
     assert option(args, "-c:v") == "libx264" and option(args, "-profile:v") == "high"
     assert option(args, "-pix_fmt") == "yuv420p" and option(args, "-r") == "30"
-    assert option(args, "-frames:v") == "270" and option(args, "-c:a") == "copy"
+    assert option(args, "-frames:v") == "270"
+    # The voice is encoded here, through its loudness chain, from input 4 (after 4 stills).
+    assert option(args, "-filter:a") == CHAIN and option(args, "-map", 2) == "4:a:0"
+    assert option(args, "-c:a") == "aac" and option(args, "-ar") == "48000"
+    assert option(args, "-ac") == "1"
     assert option(args, "-movflags") == "+faststart"
     assert int(option(args, "-bufsize")) == 2 * int(option(args, "-maxrate"))
     assert args[-1] == "file:/out/reel.mp4"
@@ -71,18 +81,23 @@ def test_args_encode_the_contract() -> None:
 def test_mismatched_motions_are_refused() -> None:
     spec, motions = spec_and_motions([30, 30])
     with pytest.raises(ValueError):
-        build_render_args(spec, motions[:1], fonts_dir=Path("/fonts"))
+        build_render_args(spec, motions[:1], fonts_dir=Path("/fonts"), audio_filter=CHAIN)
     with pytest.raises(ValueError):
-        build_render_args(spec, list(reversed(spec_and_motions([20, 40])[1])), fonts_dir=Path("/f"))
+        build_render_args(
+            spec,
+            list(reversed(spec_and_motions([20, 40])[1])),
+            fonts_dir=Path("/f"),
+            audio_filter=CHAIN,
+        )
 
 
 def test_long_graphs_move_to_a_file(tmp_path: Path) -> None:
     spec, motions = spec_and_motions([2] * 300)
-    args = build_render_args(spec, motions, fonts_dir=Path("/fonts"))
+    args = build_render_args(spec, motions, fonts_dir=Path("/fonts"), audio_filter=CHAIN)
     graph = option(args, "-filter_complex")
     assert len(graph) > 32_000
     spilled = _spill_graph(args, tmp_path)
     assert "-filter_complex" not in spilled
     assert Path(option(spilled, "-/filter_complex")).read_text(encoding="utf-8") == graph
-    short = build_render_args(*spec_and_motions([30]), fonts_dir=Path("/fonts"))
+    short = build_render_args(*spec_and_motions([30]), fonts_dir=Path("/fonts"), audio_filter=CHAIN)
     assert _spill_graph(short, tmp_path) == short

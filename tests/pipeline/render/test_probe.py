@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from pipeline.render.audio import parse_ebur128
 from pipeline.render.probe import parse_probe
 
@@ -74,3 +76,30 @@ def test_parses_ebur128_summary_including_silence() -> None:
     assert (report.integrated, report.true_peak, report.lra) == (-14.2, -1.5, 1.6)
     silent = parse_ebur128(summary.replace("-14.2", "-70.0").replace("-1.5 dBFS", "-inf dBFS"))
     assert silent.integrated == -70.0 and silent.true_peak == float("-inf")
+
+
+def test_parses_the_summary_of_each_named_ebur128() -> None:
+    def summary(name: str, loudness: str, peak: str | None) -> str:
+        lines = [
+            f"[ebur128@{name} @ 0x7f94] Summary:",
+            "",
+            "  Integrated loudness:",
+            f"    I:         {loudness} LUFS",
+            "    Threshold: -24.3 LUFS",
+        ]
+        if peak is not None:
+            lines += ["", "  True peak:", f"    Peak:       {peak} dBFS"]
+        return "\n".join(lines) + "\n"
+
+    stderr = (
+        summary("c2", "-12.7", "-1.6")
+        + summary("c1", "-14.2", None)
+        + summary("c0", "-18.9", None)
+        + "[out#0/null @ 0x5636] video:0KiB audio:21323KiB\n"
+    )
+    assert parse_ebur128(stderr, "c2").integrated == -12.7
+    # A summary without a true peak must not borrow the next one's.
+    with pytest.raises(ValueError):
+        parse_ebur128(stderr, "c1")
+    with pytest.raises(ValueError):
+        parse_ebur128(stderr, "c9")

@@ -12,7 +12,7 @@ from pipeline.errors import RenderError
 from pipeline.models import RenderSpec, WordTiming
 from pipeline.render import (
     count_frames,
-    normalise_voice,
+    measure_loudness,
     plan_cuts,
     probe,
     render_reel,
@@ -84,17 +84,15 @@ async def silent_aac(path: Path, seconds: float, binary: str) -> Path:
 
 
 async def narration(path: Path, binary: str) -> Path:
-    wav = path.with_suffix(".wav")
+    """Narration as a synth leaves it: quiet (about -39 LUFS), 22.05 kHz, bursts and pauses."""
     envelope = "0.1+0.9*gt(sin(2*PI*3*t),0.1)"
     await run_ffmpeg(
         ["-f", "lavfi", "-i", "anoisesrc=d=9:c=pink:r=22050:a=0.1:seed=3"]
-        + ["-af", f"volume='{envelope}':eval=frame", "-ac", "1", str(wav)],
+        + ["-af", f"volume='{envelope}':eval=frame", "-ac", "1", str(path)],
         binary=binary,
         timeout=30,
         stage="fixture",
     )
-    await normalise_voice(wav, path, binary=binary, timeout=30)
-    wav.unlink()
     return path
 
 
@@ -119,7 +117,7 @@ async def test_render_a_three_scene_reel(binary: str, tmp_path: Path) -> None:
     inputs = tmp_path / "in: it's [a], b; c\\ %d"
     out_dir = tmp_path / "out: it's [x], y; %03d"
     inputs.mkdir()
-    audio = await narration(inputs / "voice.m4a", binary)
+    audio = await narration(inputs / "voice.wav", binary)
     audio_info = await probe(audio, binary=binary)
     assert audio_info.duration is not None
     spec = reel_spec(inputs, out_dir, audio, audio_info.duration)
@@ -138,8 +136,10 @@ async def test_render_a_three_scene_reel(binary: str, tmp_path: Path) -> None:
     assert (info.width, info.height, info.fps) == (720, 1280, 30.0)
     assert (info.video_codec, info.profile, info.pix_fmt) == ("h264", "High", "yuv420p")
     assert (info.color_range, info.color_space) == ("tv", "bt709")
-    assert (info.audio_codec, info.sample_rate) == ("aac", 48000)
+    assert (info.audio_codec, info.sample_rate, info.channels) == ("aac", 48000, "mono")
     assert info.duration is not None and abs(info.duration - audio_info.duration) <= 0.1
+    loudness = await measure_loudness(result.path, binary=binary, timeout=30)
+    assert abs(loudness.integrated - -14.0) <= 1.0 and loudness.true_peak <= -1.0, loudness
     expected = math.ceil(audio_info.duration * 30 - 1e-6)
     assert spec.total_frames == expected == result.frames
     assert await count_frames(result.path, binary=binary) == expected
@@ -204,14 +204,17 @@ async def test_colours_survive_the_render(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("failure", ["callback", "timeout", "cancel", "bad image"])
+@pytest.mark.parametrize("failure", ["callback", "timeout", "cancel", "bad image", "bad audio"])
 async def test_failures_leave_nothing_behind(binary: str, tmp_path: Path, failure: str) -> None:
     inputs = tmp_path / "in"
     inputs.mkdir()
-    audio = await silent_aac(inputs / "voice.m4a", 9.0, binary)
+    # A voice with some loudness work, so a failing still meets the analysis under way.
+    audio = await narration(inputs / "voice.wav", binary)
     spec = reel_spec(inputs, tmp_path / "out", audio, 9.0)
     if failure == "bad image":
         spec.cuts[1].image.write_bytes(b"not a jpeg")
+    if failure == "bad audio":
+        audio.write_bytes(b"RIFF but not a wave file")
 
     async def explode(fraction: float) -> None:
         if fraction > 0.1:
@@ -231,11 +234,11 @@ async def test_failures_leave_nothing_behind(binary: str, tmp_path: Path, failur
         with pytest.raises(asyncio.CancelledError):
             await task
     else:
-        expected = {"callback": LookupError, "timeout": RenderError, "bad image": RenderError}
-        with pytest.raises(expected[failure]) as caught:
+        stages = {"timeout": "render", "bad image": "stills", "bad audio": "loudness"}
+        with pytest.raises(RenderError if failure in stages else LookupError) as caught:
             await render
         if isinstance(caught.value, RenderError):
-            assert caught.value.stage == ("stills" if failure == "bad image" else "render")
+            assert caught.value.stage == stages[failure]
     assert list((tmp_path / "out").iterdir()) == []
     leftover = [
         cmdline
