@@ -149,19 +149,36 @@ async def deliver(
                 raise error
             await deliveries.release(job.id, target)
             await deliveries.claim(job.id, target)
+        # Once the post has started, a shutdown must not cut in between the platform taking
+        # it and our record of that: the post and its bookkeeping finish, then the
+        # cancellation goes on. (A crash can still cut in: the claim then stays "sending".)
+        posting = asyncio.ensure_future(_post(app, job, production, deliverer, target))
         try:
-            await deliverer(job, production)
-        except NotSent as exc:
-            await deliveries.release(job.id, target)
-            await app.jobs.set_state(job.id, JobState.FAILED, error=f"not delivered: {exc}")
+            await asyncio.shield(posting)
+        except asyncio.CancelledError:
+            await asyncio.wait([posting])
+            if not posting.cancelled():
+                posting.exception()  # seen: the cancellation is what goes on
             raise
-        except Exception as exc:
-            await app.jobs.set_state(
-                job.id, JobState.FAILED, error=f"delivery outcome unknown: {exc}"[:2000]
-            )
-            raise
-        await deliveries.confirm(job.id, target)
-        await app.jobs.set_state(job.id, JobState.DELIVERED)
+
+
+async def _post(
+    app: App, job: JobRecord, production: Production, deliverer: Deliverer, target: str
+) -> None:
+    deliveries = DeliveryRepository(app.db)
+    try:
+        await deliverer(job, production)
+    except NotSent as exc:
+        await deliveries.release(job.id, target)
+        await app.jobs.set_state(job.id, JobState.FAILED, error=f"not delivered: {exc}")
+        raise
+    except Exception as exc:
+        await app.jobs.set_state(
+            job.id, JobState.FAILED, error=f"delivery outcome unknown: {exc}"[:2000]
+        )
+        raise
+    await deliveries.confirm(job.id, target)
+    await app.jobs.set_state(job.id, JobState.DELIVERED)
 
 
 async def produce_and_deliver(

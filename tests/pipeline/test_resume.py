@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -102,6 +103,31 @@ async def test_delivery_is_at_most_once(app: App) -> None:
     assert len(post.calls) == 1
     await deliver(app, stuck, production, post, retry_unknown=True)  # a person asked again
     assert len(post.calls) == 2
+
+
+async def test_a_shutdown_mid_post_still_records_the_post(app: App) -> None:
+    """Cancelling the job (a bot shutting down) while the platform takes the video: the post
+    and its record finish first, so the restarted bot neither reposts nor fails the job."""
+    job = await chat_job(app, JobState.PRODUCING, chat_id="44")
+    production = Production(job.id, Path(job.work_dir), {})
+    posting, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_post(_: JobRecord, __: Production) -> None:
+        posting.set()
+        await release.wait()
+
+    task = asyncio.create_task(deliver(app, job, production, slow_post))
+    await posting.wait()
+    task.cancel()
+    await asyncio.sleep(0.05)
+    assert not task.done()  # waiting for the post to end, not abandoning it
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    delivered = await app.jobs.get(job.id)
+    assert delivered is not None and delivered.state == JobState.DELIVERED
+    records = await DeliveryRepository(app.db).for_job(job.id)
+    assert [(d.target, d.state) for d in records] == [("telegram:44", "sent")]
 
 
 async def test_refused_and_unknown_posts(app: App) -> None:
