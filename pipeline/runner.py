@@ -16,7 +16,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -30,6 +30,7 @@ from storage.repositories import now
 
 from .catalog import DEFAULT_STYLE, STYLES
 from .cleanup import sweep_partials, try_lock
+from .concurrency import both
 from .errors import ReelError, StageError
 from .models import (
     ImageCandidate,
@@ -253,7 +254,7 @@ class Runner:
             concurrency=self.settings.upload_concurrency,
         ) as uploader:
             uploader.submit("script.json", ctx.path("script.json"))
-            voiceover, candidates = await _both(
+            voiceover, candidates = await both(
                 self._voice(ctx, finished, fresh, timings, uploader),
                 self._images(ctx, finished, fresh, timings, uploader, per_scene),
             )
@@ -361,20 +362,3 @@ def _on_first(progress: ProgressCallback, hook: Callable[[], None]) -> ProgressC
         await progress(event)
 
     return forward
-
-
-async def _both(first: Coroutine[Any, Any, A], second: Coroutine[Any, Any, B]) -> tuple[A, B]:
-    """Run two stages side by side. When one fails the other is cancelled, and the failure is
-    raised as itself, not wrapped in an ExceptionGroup."""
-    failure: BaseException | None = None
-    try:
-        async with asyncio.TaskGroup() as group:
-            one = group.create_task(first)
-            two = group.create_task(second)
-    except BaseExceptionGroup as failures:
-        failure = failures.exceptions[0]
-        while isinstance(failure, BaseExceptionGroup):
-            failure = failure.exceptions[0]
-    if failure is not None:
-        raise failure
-    return one.result(), two.result()

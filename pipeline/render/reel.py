@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pipeline.concurrency import both
 from pipeline.errors import RenderError
 from pipeline.models import RenderSpec
 from pipeline.render.ffmpeg import file_url, run_ffmpeg
@@ -164,24 +165,6 @@ async def _timed(work: Coroutine[Any, Any, A]) -> tuple[A, float]:
     return await work, time.monotonic() - started
 
 
-async def _both(first: Coroutine[Any, Any, A], second: Coroutine[Any, Any, B]) -> tuple[A, B]:
-    """Run two jobs side by side; when one fails the other is cancelled and waited for (the
-    stills' threads are finished before the caller deletes their folder), and the failure is
-    raised as itself, not wrapped in an ExceptionGroup."""
-    failure: BaseException | None = None
-    try:
-        async with asyncio.TaskGroup() as group:
-            one = group.create_task(first)
-            two = group.create_task(second)
-    except BaseExceptionGroup as failures:
-        failure = failures.exceptions[0]
-        while isinstance(failure, BaseExceptionGroup):
-            failure = failure.exceptions[0]
-    if failure is not None:
-        raise failure
-    return one.result(), two.result()
-
-
 async def _render(
     spec: RenderSpec,
     work: Path,
@@ -196,7 +179,7 @@ async def _render(
     """Everything that writes into ``work``; returns the probe of the finished reel."""
     # The voice's loudness analysis (an ffmpeg thread) runs while Pillow's threads prepare
     # the stills: it needs only the voice, and takes it off the voice stage's critical path.
-    (motions, timings.stills), (voice, timings.loudness) = await _both(
+    (motions, timings.stills), (voice, timings.loudness) = await both(
         _timed(_prepare_stills(spec, work)),
         _timed(plan_voice(spec.audio_path, binary=binary, timeout=_PROCESS_TIMEOUT)),
     )
