@@ -22,7 +22,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from storage import JobRecord, JobRepository, StageRunRepository, UploadRepository
 from storage.jobs_queries import JobQueries
@@ -55,8 +55,6 @@ from .uploads import AnnouncingImages, Uploader
 
 logger = logging.getLogger(__name__)
 
-A = TypeVar("A")
-B = TypeVar("B")
 
 FAILPOINT_ENV = "REELFACTORY_FAILPOINT"
 # Jobs the current task (and the tasks it started) holds; see Runner.exclusive.

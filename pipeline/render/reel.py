@@ -28,7 +28,6 @@ from pipeline.render.stills import Motion, prepare_still
 logger = logging.getLogger(__name__)
 
 A = TypeVar("A")
-B = TypeVar("B")
 
 THUMB_NAME = "thumb.jpg"
 THUMB_AT = 1.0  # seconds in: past the first frame, which often is a plain title card
