@@ -14,6 +14,7 @@ from pipeline.studio import Studio
 from storage import JobRecord
 
 from .. import keyboards
+from ..callbacks import ScriptAction, SheetAction
 
 logger = logging.getLogger(__name__)
 
@@ -64,3 +65,18 @@ async def show_script(
             if "not modified" in str(exc):
                 return True
     return await bot.send_message(chat_of(job), text, reply_markup=markup)
+
+
+async def cancel(
+    query: CallbackQuery,
+    callback_data: ScriptAction | SheetAction,
+    bot: Bot,
+    t: Translator,
+    studio: Studio,
+    owner: str,
+) -> None:
+    """Cancel, from the script review or the image review: the same rule either way."""
+    job = await studio.cancel(owner, callback_data.job)
+    await query.answer(t("cancel.done"))
+    await bot.send_message(chat_of(job), say(t, "cancel.done"))
+    await drop_keyboard(bot, chat_of(job), message_id_of(query))

@@ -15,7 +15,7 @@ from .. import keyboards
 from ..callbacks import SheetAction, SheetStep, SwapScene
 from ..production import Productions
 from ..tasks import KeyedLocks
-from .common import chat_of, drop_keyboard, message_id_of, say
+from .common import cancel, chat_of, drop_keyboard, message_id_of
 
 logger = logging.getLogger(__name__)
 
@@ -64,20 +64,6 @@ async def render(
     job = await studio.queue_render(owner, callback_data.job)
     productions.start(job, t)
     await query.answer(t("render.queued"))
-    await drop_keyboard(bot, chat_of(job), message_id_of(query))
-
-
-async def cancel(
-    query: CallbackQuery,
-    callback_data: SheetAction,
-    bot: Bot,
-    t: Translator,
-    studio: Studio,
-    owner: str,
-) -> None:
-    job = await studio.cancel(owner, callback_data.job)
-    await query.answer(t("cancel.done"))
-    await bot.send_message(chat_of(job), say(t, "cancel.done"))
     await drop_keyboard(bot, chat_of(job), message_id_of(query))
 
 

@@ -18,7 +18,7 @@ from .. import keyboards
 from ..callbacks import EditScene, ScriptAction, ScriptStep
 from ..progress import chat_action
 from ..states import Flow
-from .common import chat_of, drop_keyboard, message_id_of, say, show_script
+from .common import cancel, chat_of, drop_keyboard, message_id_of, say, show_script
 
 logger = logging.getLogger(__name__)
 
@@ -131,20 +131,6 @@ async def rewrite(
         job = await studio.rewrite(owner, job.id)
     message_id = message_id_of(query)
     await show_script(bot, job, t, studio, message_id=message_id)
-
-
-async def cancel(
-    query: CallbackQuery,
-    callback_data: ScriptAction,
-    bot: Bot,
-    t: Translator,
-    studio: Studio,
-    owner: str,
-) -> None:
-    job = await studio.cancel(owner, callback_data.job)
-    await query.answer(t("cancel.done"))
-    await bot.send_message(chat_of(job), say(t, "cancel.done"))
-    await drop_keyboard(bot, chat_of(job), message_id_of(query))
 
 
 def create_router() -> Router:
