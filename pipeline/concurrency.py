@@ -1,10 +1,15 @@
-"""Small asyncio helpers shared by the runner and the renderer."""
+"""Small asyncio helpers shared across the project: running two jobs side by side, and one
+lock per key."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import weakref
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
+
+__all__ = ["KeyedLocks", "both"]
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -25,3 +30,22 @@ async def both(first: Coroutine[Any, Any, A], second: Coroutine[Any, Any, B]) ->
     if failure is not None:
         raise failure
     return one.result(), two.result()
+
+
+class KeyedLocks:
+    """One lock per key (a job, a URL, a cache entry), dropped once nobody holds or waits for
+    it: the mapping is weak, and a waiter holds a reference."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def lock(self, key: str) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        async with self.lock(key):
+            yield

@@ -26,20 +26,18 @@ import hashlib
 import io
 import ipaddress
 import logging
-import os
-import shutil
 import socket
-import tempfile
-import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import httpcore
 import httpx
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .concurrency import KeyedLocks
 from .errors import ProviderError
+from .files import atomic_copy, atomic_write
 from .resilience import parse_retry_after
 
 logger = logging.getLogger(__name__)
@@ -204,9 +202,7 @@ class ImageFetcher:
         self._downloads = asyncio.Semaphore(concurrency)
         self._decodes = asyncio.Semaphore(DECODE_CONCURRENCY)
         # One lock per URL being fetched, so concurrent requests for it share one download.
-        self._inflight: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._inflight = KeyedLocks()
 
     async def __aenter__(self) -> ImageFetcher:
         return self
@@ -227,13 +223,12 @@ class ImageFetcher:
         target = check_url(url)
         dest = dest_stem.with_suffix(".jpg")
         cached = self.cache_path(url)
-        lock = self._inflight.setdefault(url, asyncio.Lock())
-        async with lock:
+        async with self._inflight.hold(url):
             if not cached.is_file():
                 data = await self._download(target)
                 async with self._decodes:
                     await asyncio.to_thread(_render, data, self.size, cached)
-        await asyncio.to_thread(_copy_atomically, cached, dest)
+        await asyncio.to_thread(atomic_copy, cached, dest)
         return dest
 
     async def _download(self, url: httpx.URL) -> bytes:
@@ -327,7 +322,7 @@ def looks_like_image(head: bytes) -> bool:
 def _render(data: bytes, size: tuple[int, int], target: Path) -> None:
     """Decode, orient, flatten, cover-crop and store: runs in a worker thread."""
     image = _decode(data, size)
-    _write_atomically(target, lambda out: image.save(out, "JPEG", quality=JPEG_QUALITY))
+    atomic_write(target, lambda out: image.save(out, "JPEG", quality=JPEG_QUALITY))
 
 
 def _decode(data: bytes, size: tuple[int, int]) -> Image.Image:
@@ -361,24 +356,3 @@ def _to_rgb(image: Image.Image) -> Image.Image:
             "RGB"
         )
     return image if image.mode == "RGB" else image.convert("RGB")
-
-
-def _copy_atomically(source: Path, dest: Path) -> None:
-    def copy(out: BinaryIO) -> None:
-        with source.open("rb") as src:
-            shutil.copyfileobj(src, out)
-
-    _write_atomically(dest, copy)
-
-
-def _write_atomically(target: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write through a unique temp file and rename: readers never see half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write(out)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -16,11 +16,12 @@ import logging
 import os
 import shutil
 import tempfile
-import weakref
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from .concurrency import KeyedLocks
+from .files import atomic_copy
 from .models import Script, VoiceChoice, Voiceover
 from .ports import SpeechSynth
 
@@ -49,12 +50,11 @@ class CachedSynth:
         self.root = cache_dir / "tts"
         # One synthesis per key at a time in this process: a second job with the same
         # narration waits and then reads the first one's entry.
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._locks = KeyedLocks()
 
     async def synthesize(self, script: Script, voice: VoiceChoice, out_dir: Path) -> Voiceover:
         key = cache_key(self.name, voice, script.narration)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
+        async with self._locks.hold(key):
             cached = await asyncio.to_thread(_restore, self.root / key, out_dir)
             if cached is not None:
                 logger.info("tts cache hit %s (%s)", key[:12], self.name)
@@ -97,7 +97,7 @@ def _restore(entry: Path, out_dir: Path) -> Voiceover | None:
     source = entry / stored.audio_path
     target = out_dir / stored.audio_path.name
     try:
-        _copy_atomic(source, target)
+        atomic_copy(source, target)
     except FileNotFoundError:
         return None  # replaced by another process between the check and the copy
     return stored.model_copy(update={"audio_path": target})
@@ -122,15 +122,3 @@ def _store(root: Path, key: str, voiceover: Voiceover) -> None:
                 raise
     finally:
         shutil.rmtree(building, ignore_errors=True)
-
-
-def _copy_atomic(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -17,6 +17,7 @@ from aiogram.types import BotCommand
 
 from locales import DEFAULT_LOCALE, LOCALES, translator
 from pipeline.app import App
+from pipeline.concurrency import KeyedLocks
 from pipeline.resume import resume_jobs
 from pipeline.studio import Studio
 from storage import FsmRepository
@@ -28,7 +29,7 @@ from .production import Productions
 from .progress import MIN_EDIT_INTERVAL
 from .session import create_bot
 from .storage import SQLiteStorage
-from .tasks import Background, InFlight, KeyedLocks
+from .tasks import Background, InFlight
 
 logger = logging.getLogger(__name__)
 

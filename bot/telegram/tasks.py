@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
@@ -76,18 +75,3 @@ class InFlight:
         if pending:
             logger.info("cancelled %d handler(s) still running at shutdown", len(pending))
             await asyncio.gather(*pending, return_exceptions=True)
-
-
-class KeyedLocks:
-    """One lock per key, dropped once nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        async with lock:
-            yield

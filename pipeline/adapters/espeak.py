@@ -11,7 +11,6 @@ import asyncio
 import ctypes
 import logging
 import operator
-import os
 import sys
 import threading
 import time
@@ -21,11 +20,13 @@ from bisect import bisect_right
 from ctypes import c_char_p, c_int, c_size_t, c_uint, c_void_p
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import espeakng_loader
 
 from .. import catalog
 from ..errors import InputError, ProviderError
+from ..files import atomic_write
 from ..models import Script, VoiceChoice, Voiceover, WordTiming
 from ..text import SCENE_SEPARATOR, ScriptWord, script_words
 
@@ -391,11 +392,13 @@ def _write_wav(path: Path, samples: array.array[int], sample_rate: int) -> None:
     if sys.byteorder == "big":
         samples = array.array("h", samples)
         samples.byteswap()
+
+    def write(out: BinaryIO) -> None:
+        with wave.open(out, "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(sample_rate)
+            wav.writeframes(samples.tobytes())
+
     # A job resumed after a crash must never find a half-written voice.wav.
-    partial = path.with_name(path.name + ".part")
-    with wave.open(str(partial), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(sample_rate)
-        wav.writeframes(samples.tobytes())
-    os.replace(partial, path)
+    atomic_write(path, write)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..catalog import SubtitleStyle
+from ..files import write_json
+
+__all__ = ["JobContext", "read_json", "write_json"]
 from ..models import ProgressEvent, Script, VoiceChoice
 from ..ports import ProgressCallback
 from ..settings import Settings
@@ -33,14 +35,6 @@ class JobContext:
 
     async def report(self, stage: str, fraction: float | None = None, detail: str = "") -> None:
         await self.progress(ProgressEvent(stage, fraction, detail))
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write via a temp file and rename, so a crash never leaves half a JSON artifact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def read_json(path: Path) -> Any:

@@ -4,12 +4,11 @@ voice's loudness while it prepares the stills, and encodes it in its own graph."
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..chain import Served, first_success
+from ..files import atomic_copy
 from ..models import Voiceover
 from ..ports import Aligner, SpeechSynth
 from .base import JobContext, read_json, write_json
@@ -52,9 +51,7 @@ def _persist(ctx: JobContext, voiceover: Voiceover) -> Voiceover:
     if voiceover.audio_path != target:
         # Every synth writes voice.wav in the job folder; one that did not is copied there,
         # so the artifact the runner checks and uploads is always the same file.
-        partial = target.with_name(f".{target.name}.tmp")
-        shutil.copyfile(voiceover.audio_path, partial)
-        os.replace(partial, target)
+        atomic_copy(voiceover.audio_path, target)
         voiceover = voiceover.model_copy(update={"audio_path": target})
     write_json(ctx.path(TIMINGS_JSON), [word.model_dump() for word in voiceover.words])
     write_json(ctx.path(VOICE_JSON), voiceover.model_dump(mode="json"))

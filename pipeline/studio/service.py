@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from storage import DuplicateJob, JobRecord, UsageRepository, UserRepository
 
 from ..app import App
+from ..concurrency import KeyedLocks
 from ..errors import InputError, ProviderError, ReelError
 from ..limits import Limits, day_start, utc_now
 from ..models import ImageCandidate, JobState, Script
@@ -103,7 +102,7 @@ class Studio:
         )
         self.clock = clock
         self.draft_seconds = draft_seconds
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._locks = KeyedLocks()
         self._render_usage: dict[str, int] = {}
 
     # --- who and what -------------------------------------------------------------------
@@ -322,15 +321,9 @@ class Studio:
 
     # --- helpers ------------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def _lock(self, job_id: str) -> AsyncIterator[None]:
-        # One action at a time per job (a double press, Cancel during Approve); the weak
-        # mapping drops a lock once nobody holds or waits for it.
-        lock = self._locks.get(job_id)
-        if lock is None:
-            lock = self._locks[job_id] = asyncio.Lock()
-        async with lock:
-            yield
+    def _lock(self, job_id: str) -> asyncio.Lock:
+        # One action at a time per job (a double press, Cancel during Approve).
+        return self._locks.lock(job_id)
 
     async def authorize(self, owner: str, job_id: str, action: str) -> JobRecord:
         """The job, if ``owner`` may do ``action`` to it now; else the reason, as an error.
