@@ -23,7 +23,7 @@ class MissingSettings(Exception):
 
 
 def missing_settings(settings: Settings) -> list[str]:
-    return [] if settings.telegram_bot_token else ["REELFACTORY_TELEGRAM_BOT_TOKEN"]
+    return [] if settings.telegram.bot_token else ["REELFACTORY_TELEGRAM_BOT_TOKEN"]
 
 
 async def serve(

@@ -15,6 +15,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from locales import Translator
+from pipeline.delivery import PostForm, Published
 from pipeline.errors import ReelError
 from pipeline.models import ProgressEvent, Script
 from pipeline.studio import Stats
@@ -128,6 +129,16 @@ def sheet_caption(script: Script, t: Translator, m: Markup) -> str:
     return f"{m.bold(script.title[:300])}\n\n{m.escape(t('sheet.hint'))}"
 
 
+MB = 1024 * 1024
+
+
+def reel_note(form: PostForm, published: Published, limit: int, t: Translator) -> str:
+    """Plain text that goes before the caption when the link is sent instead of the video."""
+    if form is PostForm.RESENT:
+        return t("reel.resent")
+    return t("reel.too_big", size=round(published.bytes / MB), limit=round(limit / MB))
+
+
 def reel_caption(
     script: Script, url: str | None, t: Translator, m: Markup, *, limit: int = 1024
 ) -> str:
@@ -165,7 +176,7 @@ class ProgressBoard:
 
     def update(self, event: ProgressEvent) -> None:
         if event.stage == "queued":
-            self.position = int(event.detail) if event.detail.isdigit() else None
+            self.position = event.position
             return
         if event.stage == "done":
             self.finished = True

@@ -2,9 +2,9 @@
 
 from .db import Database, open_database
 from .deliveries import DeliveryRecord, DeliveryRepository, UploadRepository
+from .errors import DuplicateJob, StorageError
 from .fsm import FsmRepository
 from .repositories import (
-    DuplicateJob,
     JobRecord,
     JobRepository,
     StageRunRecord,
@@ -22,6 +22,7 @@ __all__ = [
     "JobRepository",
     "StageRunRecord",
     "StageRunRepository",
+    "StorageError",
     "UploadRepository",
     "UsageRepository",
     "UserRecord",

@@ -15,6 +15,9 @@ from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand
 
+from bot.productions import Productions
+from bot.progress import MIN_EDIT_INTERVAL
+from bot.tasks import Background, InFlight
 from locales import DEFAULT_LOCALE, LOCALES, translator
 from pipeline.app import App
 from pipeline.concurrency import KeyedLocks
@@ -22,14 +25,11 @@ from pipeline.resume import resume_jobs
 from pipeline.studio import Studio
 from storage import FsmRepository
 
-from .delivery import ReelPoster
+from .delivery import TelegramReels
 from .handlers import create_routers
 from .middlewares import FRONT, DropRepeatedUpdates, TrackInFlight, UserContext
-from .production import Productions
-from .progress import MIN_EDIT_INTERVAL
 from .session import create_bot
 from .storage import SQLiteStorage
-from .tasks import Background, InFlight
 
 logger = logging.getLogger(__name__)
 
@@ -66,14 +66,11 @@ class TelegramFront:
         self.studio = studio or Studio(app)
         self.background = Background()
         self.in_flight = InFlight()
-        self.poster = ReelPoster(
-            self.bot,
-            self.studio,
-            upload_limit=app.settings.telegram_upload_limit_mb * 1024 * 1024,
-            ffmpeg=app.settings.ffmpeg_binary,
+        self.reels = TelegramReels(
+            self.bot, self.studio, upload_limit=app.settings.telegram.upload_limit_mb * 1024 * 1024
         )
         self.productions = Productions(
-            self.bot, self.studio, self.poster, self.background, edit_interval=edit_interval
+            self.studio, self.reels, self.background, edit_interval=edit_interval
         )
         self.dispatcher = create_dispatcher(
             studio=self.studio,
@@ -121,7 +118,7 @@ class TelegramFront:
             await polling  # re-raises what made polling end on its own
 
     async def _resume(self) -> None:
-        resumed = await resume_jobs(self.app, {FRONT: self.poster.resumed})
+        resumed = await resume_jobs(self.app, {FRONT: self.reels.resumed})
         if resumed:
             logger.info("resumed and delivered %d job(s): %s", len(resumed), ", ".join(resumed))
 

@@ -11,10 +11,9 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update, User
 
+from bot.tasks import InFlight
 from locales import negotiate, translator
 from pipeline.studio import Studio
-
-from .tasks import InFlight
 
 logger = logging.getLogger(__name__)
 

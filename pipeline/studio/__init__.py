@@ -2,13 +2,16 @@
 
 Fronts (Telegram, Discord, the scheduler) call it and present what it returns or raises."""
 
-from ..limits import LimitReached, QuotaExceeded, RateLimited
 from .errors import (
     AdminOnly,
+    BadButton,
     DraftFailed,
     JobNotFound,
+    LimitReached,
     NotOwner,
     NoWriter,
+    QuotaExceeded,
+    RateLimited,
     Rendering,
     StaleJob,
     StudioError,
@@ -20,6 +23,7 @@ from .service import CANDIDATES, MAX_TOPIC, MIN_TOPIC, Started, Studio, Swapped
 from .stats import StageFigures, Stats
 
 __all__ = [
+    "BadButton",
     "CANDIDATES",
     "MAX_TOPIC",
     "MIN_TOPIC",

@@ -108,8 +108,7 @@ class Studio:
     # --- who and what -------------------------------------------------------------------
 
     def is_admin(self, owner: str) -> bool:
-        _, _, user_id = owner.rpartition(":")
-        return user_id.isdigit() and int(user_id) in self.settings.admin_ids
+        return owner in self.settings.admin_owners
 
     @property
     def has_writer(self) -> bool:

@@ -111,8 +111,9 @@ async def world(settings: Settings) -> AsyncIterator[World]:
     async with FakeTelegram() as tg, FakeGroq() as groq:
         configured = settings.model_copy(
             update={
-                "telegram_bot_token": SecretStr(FakeTelegram.TOKEN),
-                "telegram_api_base": tg.base_url,
+                "telegram": settings.telegram.model_copy(
+                    update={"bot_token": SecretStr(FakeTelegram.TOKEN), "api_base": tg.base_url}
+                ),
                 "groq_api_key": SecretStr("test-key"),
                 "groq_base_url": groq.base_url,
                 "provider_timeout": 5.0,

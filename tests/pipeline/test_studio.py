@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 
 from pipeline.app import App
+from pipeline.delivery import Post
 from pipeline.errors import InputError, ProviderError
 from pipeline.models import JobState, Scene, Script
 from pipeline.providers import build_offline
-from pipeline.runner import Production
 from pipeline.settings import Settings
 from pipeline.studio import (
     AdminOnly,
@@ -31,7 +31,6 @@ from pipeline.studio import (
     UnknownOption,
     WrongStep,
 )
-from storage import JobRecord
 
 ALICE, BOB, ADMIN = "telegram:1", "telegram:2", "telegram:99"
 PLAIN = "Octopuses have three hearts.\n\nTwo of them pump blood to the gills.\n\nBlue blood!"
@@ -297,9 +296,11 @@ async def test_render_produces_the_reel(studio: Studio, clock: Clock) -> None:
 
     delivered: list[str] = []
 
-    async def deliverer(job: JobRecord, production: Production) -> None:
-        assert (production.work / "reel.mp4").is_file() and production.result["reel_url"]
-        delivered.append(job.id)
+    async def deliverer(post: Post) -> None:
+        published = post.published
+        assert published.reel.is_file() and published.bytes == published.reel.stat().st_size
+        assert (published.width, published.height) == (720, 1280) and published.duration > 0
+        delivered.append(post.job.id)
 
     await studio.render(ALICE, job.id, deliverer, progress)
     assert delivered == [job.id]
