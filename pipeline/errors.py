@@ -186,6 +186,13 @@ class Rendering(WrongStep):
     code = "error.rendering"
 
 
+class Busy(StudioError):
+    """The job is in the middle of a slow step (finding pictures, writing a new draft): a
+    press on any of its buttons but Cancel waits for nothing and is refused at once."""
+
+    code = "error.busy"
+
+
 class NoWriter(StudioError):
     """No LLM is configured: the user is told how to send their own narration."""
 

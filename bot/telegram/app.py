@@ -18,7 +18,7 @@ from aiogram.types import BotCommand
 from bot.productions import Productions
 from bot.progress import MIN_EDIT_INTERVAL
 from bot.tasks import Background, InFlight
-from locales import DEFAULT_LOCALE, LOCALES, translator
+from locales import LOCALES
 from pipeline.app import App
 from pipeline.concurrency import KeyedLocks
 from pipeline.resume import resume_jobs
@@ -30,10 +30,10 @@ from .handlers import create_routers
 from .middlewares import FRONT, DropRepeatedUpdates, TrackInFlight, UserContext
 from .session import create_bot
 from .storage import SQLiteStorage
+from .texts import COMMANDS, telegram_translator
 
 logger = logging.getLogger(__name__)
 
-COMMANDS = ("new", "script", "language", "voice", "style", "help")
 HANDLER_GRACE = 5.0  # seconds handlers in flight get to finish at shutdown
 
 
@@ -126,7 +126,7 @@ class TelegramFront:
         """The command menu, in every language with a catalog."""
         try:
             for locale in (None, *LOCALES):
-                t = translator(locale or DEFAULT_LOCALE)
+                t = telegram_translator(locale)
                 commands = [BotCommand(command=c, description=t(f"command.{c}")) for c in COMMANDS]
                 await self.bot.set_my_commands(commands, language_code=locale)
         except TelegramAPIError as exc:

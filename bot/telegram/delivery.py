@@ -14,13 +14,14 @@ from aiogram.types import FSInputFile
 
 from bot.presenters import HTML, Markup, reel_caption, reel_note
 from bot.progress import Edit
-from locales import Translator, negotiate, translator
+from locales import Translator
 from pipeline.delivery import Deliverer, Post, PostForm
 from pipeline.errors import NotSent
 from pipeline.studio import Studio
 from storage import JobRecord
 
 from .progress import chat_action
+from .texts import telegram_translator
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class TelegramReels:
         stored choice, else the narration's."""
         job = post.job
         ui = (await self.studio.preferences(job.owner_id)).ui_language if job.owner_id else None
-        await self.post(post, translator(negotiate(ui, job.language)))
+        await self.post(post, telegram_translator(ui, job.language))
 
     async def post(self, post: Post, t: Translator) -> None:
         job, published = post.job, post.published

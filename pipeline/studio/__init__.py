@@ -5,6 +5,7 @@ Fronts (Telegram, Discord, the scheduler) call it and present what it returns or
 from .errors import (
     AdminOnly,
     BadButton,
+    Busy,
     DraftFailed,
     JobNotFound,
     LimitReached,
@@ -24,6 +25,7 @@ from .stats import StageFigures, Stats
 
 __all__ = [
     "BadButton",
+    "Busy",
     "CANDIDATES",
     "MAX_TOPIC",
     "MIN_TOPIC",

@@ -3,6 +3,7 @@
 from ..errors import (
     AdminOnly,
     BadButton,
+    Busy,
     DraftFailed,
     JobNotFound,
     LimitReached,
@@ -20,6 +21,7 @@ from ..errors import (
 __all__ = [
     "AdminOnly",
     "BadButton",
+    "Busy",
     "DraftFailed",
     "JobNotFound",
     "LimitReached",
