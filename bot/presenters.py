@@ -54,6 +54,35 @@ class HtmlMarkup:
 HTML = HtmlMarkup()
 
 
+class MarkdownMarkup:
+    """Discord's Markdown: user text shows as typed, never as formatting, links, headings,
+    lists, code or mentions. Every character Markdown gives a meaning is backslash-escaped
+    (Discord shows ``\\*`` as ``*``); ``@everyone``, ``@here`` and ``<@id>``/``<@&id>``/
+    ``<#id>`` are broken with a zero-width space or an escaped ``<``, so they show as text even
+    where a client would highlight them. (Pings are off anyway: AllowedMentions.none().)"""
+
+    SPECIAL = frozenset("\\*_~`|>#-[]()<:!.+=")
+
+    def escape(self, text: str) -> str:
+        escaped = "".join(f"\\{c}" if c in self.SPECIAL else c for c in text)
+        # @everyone / @here: a zero-width joiner after the @ keeps them from being mentions.
+        return escaped.replace("@everyone", "@\u200beveryone").replace("@here", "@\u200bhere")
+
+    def bold(self, text: str) -> str:
+        return f"**{self.escape(text)}**"
+
+    def italic(self, text: str) -> str:
+        return f"*{self.escape(text)}*"
+
+    def link(self, label: str, url: str) -> str:
+        # <...> around the URL: no embed preview; spaces, ')' and '>' would end it early.
+        safe = url.replace(" ", "%20").replace(")", "%29").replace(">", "%3E")
+        return f"[{self.escape(label)}](<{safe}>)"
+
+
+MARKDOWN = MarkdownMarkup()
+
+
 # --- errors -----------------------------------------------------------------------------
 
 

@@ -16,8 +16,7 @@ from typing import Protocol
 from locales import Translator
 from pipeline.delivery import Deliverer
 from pipeline.errors import ReelError
-from pipeline.studio import Studio
-from storage import JobRecord
+from pipeline.studio import JobRecord, Studio
 
 from .presenters import Markup, ProgressBoard, error_text
 from .progress import MIN_EDIT_INTERVAL, Edit, ProgressMessage

@@ -21,7 +21,6 @@ from bot.tasks import Background, InFlight
 from locales import LOCALES
 from pipeline.app import App
 from pipeline.concurrency import KeyedLocks
-from pipeline.resume import resume_jobs
 from pipeline.studio import Studio
 from storage import FsmRepository
 
@@ -56,14 +55,14 @@ class TelegramFront:
         app: App,
         *,
         bot: Bot | None = None,
-        studio: Studio | None = None,
+        studio: Studio,
         edit_interval: float = MIN_EDIT_INTERVAL,
         polling_timeout: int = 10,
         handler_grace: float = HANDLER_GRACE,
     ) -> None:
         self.app = app
         self.bot = bot or create_bot(app.settings)
-        self.studio = studio or Studio(app)
+        self.studio = studio
         self.background = Background()
         self.in_flight = InFlight()
         self.reels = TelegramReels(
@@ -118,7 +117,7 @@ class TelegramFront:
             await polling  # re-raises what made polling end on its own
 
     async def _resume(self) -> None:
-        resumed = await resume_jobs(self.app, {FRONT: self.reels.resumed})
+        resumed = await self.studio.resume({FRONT: self.reels.resumed})
         if resumed:
             logger.info("resumed and delivered %d job(s): %s", len(resumed), ", ".join(resumed))
 

@@ -17,8 +17,7 @@ from bot.progress import Edit
 from locales import Translator
 from pipeline.delivery import Deliverer, Post, PostForm
 from pipeline.errors import NotSent
-from pipeline.studio import Studio
-from storage import JobRecord
+from pipeline.studio import JobRecord, Studio
 
 from .progress import chat_action
 from .texts import telegram_translator

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from storage import DuplicateJob, JobRecord, UsageRepository, UserRepository
+from storage.jobs_queries import JobQueries
 
 from ..app import App
 from ..concurrency import KeyedLocks
@@ -23,7 +25,7 @@ from ..errors import InputError, ProviderError, ReelError
 from ..limits import Limits, day_start, utc_now
 from ..models import ImageCandidate, JobState, Script
 from ..ports import ProgressCallback
-from ..resume import produce_and_deliver
+from ..resume import produce_and_deliver, resume_jobs
 from ..runner import Production
 from ..stages import images as images_stage
 from ..stages.script import (
@@ -98,6 +100,7 @@ class Studio:
         self.settings = app.settings
         self.users = UserRepository(app.db)
         self._usage = UsageRepository(app.db)
+        self._queries = JobQueries(app.db)
         self.limits = limits or Limits(
             self._usage,
             drafts_per_hour=app.settings.drafts_per_hour,
@@ -278,6 +281,14 @@ class Studio:
 
     # --- rendering ----------------------------------------------------------------------
 
+    async def note_destination(self, job_id: str, **facts: str | int) -> None:
+        """Facts a front needs to deliver after a restart (e.g. Discord's upload limit)."""
+        current = await self._queries.deliver_to(job_id) or {}
+        await self._queries.set_deliver_to(job_id, {**current, **facts})
+
+    async def destination(self, job_id: str) -> dict[str, Any]:
+        return await self._queries.deliver_to(job_id) or {}
+
     async def queue_render(self, owner: str, job_id: str) -> JobRecord:
         """Every check of a render (owner, step, daily quota) and the move to ``queued``; fast,
         so a front can answer the press before the render itself runs."""
@@ -316,6 +327,10 @@ class Studio:
     ) -> Production:
         await self.queue_render(owner, job_id)
         return await self.produce(job_id, deliverer, progress)
+
+    async def resume(self, deliverers: Mapping[str, Deliverer]) -> list[str]:
+        """Finish the jobs a stopped process left rendering; see ``pipeline.resume``."""
+        return await resume_jobs(self.app, deliverers)
 
     # --- admins -------------------------------------------------------------------------
 
