@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from . import language_id
 from .adapters.cards import CardSource
 from .adapters.espeak import EspeakSynth
 from .adapters.local_fs import LocalBlobStore
@@ -143,6 +144,9 @@ def preload(settings: Settings, parts: tuple[Part, ...]) -> None:
         modules.append("pipeline.adapters.r2")
     for module in modules:
         importlib.import_module(module)
+    if "script" in parts and (keys.gemini or keys.groq):
+        # Drafts are checked for their language; the model takes ~0.5 s to load.
+        language_id.load()
 
 
 def _writers(providers: Providers, settings: Settings, keys: _Keys) -> None:

@@ -31,7 +31,7 @@ import groq
 from groq import AsyncGroq
 from pydantic import ValidationError
 
-from .. import catalog, scriptwriting
+from .. import catalog, language_id, scriptwriting
 from ..alignment import match_recognised
 from ..errors import InputError, ProviderError
 from ..models import Script, WordTiming
@@ -77,6 +77,7 @@ class GroqScriptWriter:
         self._client = AsyncGroq(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
 
     async def write(self, topic: str, *, language: str, seconds: int) -> Script:
+        await language_id.ready()  # the draft's language check must not load it on the loop
         original = scriptwriting.prompt(topic, language=language, seconds=seconds)
         try:
             return await self._draft(original, language=language, seconds=seconds)
