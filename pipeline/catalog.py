@@ -10,7 +10,7 @@ ESPEAK_VOICES: dict[str, str] = {
     "ru": "ru",
     "es": "es",
     "de": "de",
-    "fr": "fr-fr",
+    "fr": "fr",
     "it": "it",
     "pt": "pt-br",
 }
