@@ -15,7 +15,9 @@ Route (needs an ``xi-api-key`` header, else 401):
   every character of ``text`` (letters ``seconds_per_char``, pauses after punctuation and at
   ``\\n``), and the audio is a tone of exactly the alignment's length plus a short tail, in the
   requested ``pcm_<rate>`` (raw s16le mono) or ``wav_<rate>``; other formats answer 400.
-  ``fake.spoken`` holds each answer's duration in seconds.
+  ``fake.spoken`` holds each answer's duration in seconds. ``language_code`` is accepted; with
+  ``strict_language_code=True`` it is refused (400 ``unsupported_language``) for
+  ``eleven_multilingual_v2``, as one report says the service does (others: ignored).
 
 Behaviours are the ones of ``tests.fakes.groq`` (re-exported here), with these meanings:
 ``ok(body=...)`` replaces the answer; ``status(code, retry_after=...)`` answers
@@ -54,9 +56,16 @@ _ERROR_STATUS = {401: "invalid_api_key", 429: "too_many_concurrent_requests", 50
 
 
 class FakeElevenLabs(FakeServer):
-    def __init__(self, *, latency: float = 0.0, seconds_per_char: float = 0.06) -> None:
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        seconds_per_char: float = 0.06,
+        strict_language_code: bool = False,
+    ) -> None:
         super().__init__(latency=latency)
         self.seconds_per_char = seconds_per_char
+        self.strict_language_code = strict_language_code
         self.spoken: list[float] = []
         self.app.router.add_post("/v1/text-to-speech/{voice_id}/with-timestamps", self._tts)
 
@@ -84,6 +93,8 @@ class FakeElevenLabs(FakeServer):
         text = str(payload.get("text", ""))
         if not text.strip():
             return self._error(400, "text must not be empty")
+        if refused := self._language_refused(payload):
+            return refused
         alignment = self._align(text)
         duration = (alignment["character_end_times_seconds"] or [0.0])[-1] + _TAIL
         self.spoken.append(duration)
@@ -98,6 +109,20 @@ class FakeElevenLabs(FakeServer):
             "normalized_alignment": alignment,
         }
         return self.respond(body)
+
+    def _language_refused(self, payload: dict[str, Any]) -> web.Response | None:
+        """The service ignores ``language_code`` on multilingual v2, or (one report) answers
+        400; ``strict_language_code`` picks the second."""
+        model, code = payload.get("model_id"), payload.get("language_code")
+        if code is None or model != "eleven_multilingual_v2" or not self.strict_language_code:
+            return None
+        detail = {
+            "code": "invalid_parameters",
+            "status": "unsupported_language",
+            "message": f"Model '{model}' does not support language_code '{code}'.",
+            "param": "language_code",
+        }
+        return self.respond({"detail": detail}, code=400)
 
     def _align(self, text: str) -> dict[str, Any]:
         starts, ends = [], []
