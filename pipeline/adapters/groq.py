@@ -18,11 +18,9 @@ Things the SDK does that shape this module (groq 1.7):
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import logging
 import time
-import wave
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -32,7 +30,7 @@ from groq import AsyncGroq
 from pydantic import ValidationError
 
 from .. import catalog, language_id, scriptwriting
-from ..alignment import match_recognised
+from ..alignment import match_recognised, wav_duration
 from ..errors import InputError, ProviderError
 from ..models import Script, WordTiming
 from ..resilience import Policy, retry_after_seconds
@@ -161,7 +159,7 @@ class GroqWhisperAligner:
         logger.info(
             "groq: whisper heard %d words in %.2f s", len(heard), time.perf_counter() - began
         )
-        return match_recognised(script, heard, duration=_wav_duration(audio))
+        return match_recognised(script, heard, duration=wav_duration(audio))
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -219,14 +217,6 @@ def _heard_words(result: object) -> list[tuple[str, float, float]]:
 
 def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _wav_duration(audio: bytes) -> float | None:
-    try:
-        with wave.open(io.BytesIO(audio)) as reader:
-            return reader.getnframes() / reader.getframerate()
-    except (wave.Error, EOFError, ZeroDivisionError):
-        return None
 
 
 def _error_field(body: object, field: str) -> str | None:

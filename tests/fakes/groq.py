@@ -292,7 +292,7 @@ class FakeGroq(FakeServer):
             return self._error(Behaviour(code=400), message, "invalid_request_error")
         text = self.expected_text or "the quick brown fox jumps over the lazy dog"
         spoken = mishear(text.split()) if self.mishear else text.split()
-        words = _spread(spoken, duration)
+        words = spread(spoken, duration)
         body: dict[str, Any] = {
             "task": "transcribe",
             "language": (form.get("language") or ["en"])[0],
@@ -319,7 +319,7 @@ def _completion(model: str, content: str) -> dict[str, Any]:
     }
 
 
-def _spread(words: list[str], duration: float) -> list[dict[str, Any]]:
+def spread(words: list[str], duration: float) -> list[dict[str, Any]]:
     """Word times over the audio, proportional to length, with a short gap between words."""
     if not words:
         return []
