@@ -1,0 +1,365 @@
+"""The fake Discord, driven by the real discord.py client over HTTP and the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import discord
+import pytest
+from discord.ext import commands
+
+from tests.fakes.discord import DcUser, FakeDiscord, connected, pointed_at
+
+ALICE, BOB = DcUser(1001, "alice", locale="de"), DcUser(1002, "bob")
+
+
+class Approve(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"reel:approve:(?P<job>\w+)"
+):
+    def __init__(self, job: str) -> None:
+        button: discord.ui.Button[Any] = discord.ui.Button(
+            label="Approve", style=discord.ButtonStyle.success, custom_id=f"reel:approve:{job}"
+        )
+        super().__init__(button)
+        self.job = job
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Approve:
+        return cls(match["job"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.edit_message(content=f"approved {self.job}", view=None)
+
+
+class EditScript(discord.ui.Modal, title="Edit the script"):
+    script: discord.ui.Label[Any] = discord.ui.Label(
+        text="Script",
+        component=discord.ui.TextInput(
+            custom_id="script", style=discord.TextStyle.long, max_length=4000
+        ),
+    )
+    note: discord.ui.TextInput[Any] = discord.ui.TextInput(
+        label="Note", custom_id="note", required=False
+    )
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        assert isinstance(self.script.component, discord.ui.TextInput)
+        text = f"script={self.script.component.value} note={self.note.value}"
+        await interaction.response.send_message(text)
+
+
+class Voice(discord.ui.View):
+    @discord.ui.select(
+        custom_id="reel:voice",
+        options=[discord.SelectOption(label=v, value=v) for v in ("calm", "bright")],
+    )
+    async def voice(self, interaction: discord.Interaction, select: discord.ui.Select[Any]) -> None:
+        await interaction.response.send_message(f"voice {select.values[0]}", ephemeral=True)
+
+
+class Bot(commands.Bot):
+    """A small bot covering what the Reel Factory front does; errors land in ``errors``."""
+
+    def __init__(self, *, pause: float = 0.0) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.default(),
+            guild_ready_timeout=0.01,
+        )
+        self.pause = pause
+        self.errors: list[Exception] = []
+        self.done = asyncio.Event()
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(Approve)
+        tree = self.tree
+
+        @tree.command(description="Make a reel")
+        async def reel(
+            interaction: discord.Interaction,
+            topic: str,
+            clip: discord.Attachment | None = None,
+        ) -> None:
+            await asyncio.sleep(self.pause)
+            extra = f" clip={(await clip.read()).decode()}" if clip else ""
+            view = discord.ui.View(timeout=None).add_item(Approve("job42"))
+            try:
+                await interaction.response.send_message(
+                    f"{topic} ({interaction.locale.value}){extra}", view=view
+                )
+            except discord.HTTPException as exc:
+                self.errors.append(exc)
+            self.done.set()
+
+        @tree.command(description="Slow work")
+        async def slow(interaction: discord.Interaction) -> None:
+            await interaction.response.defer(thinking=True)
+            await interaction.followup.send("rendered")
+            await interaction.followup.send("second", ephemeral=True)
+
+        @tree.command(description="Edit the script")
+        async def edit(interaction: discord.Interaction) -> None:
+            await interaction.response.send_modal(EditScript())
+
+        @tree.command(description="Choose a voice")
+        async def voice(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("pick one", view=Voice(timeout=None))
+
+        @tree.command(description="Send a file")
+        async def video(interaction: discord.Interaction, size: int) -> None:
+            file = discord.File(__import__("io").BytesIO(b"v" * size), "reel.mp4")
+            try:
+                await interaction.response.send_message("here", file=file)
+            except discord.HTTPException as exc:
+                self.errors.append(exc)
+                await interaction.response.send_message("too big")
+            self.done.set()
+
+        @tree.command(description="Say something")
+        async def say(interaction: discord.Interaction, text: str, quiet: bool = False) -> None:
+            mentions = discord.AllowedMentions.none() if quiet else discord.AllowedMentions()
+            try:
+                await interaction.response.send_message(text, allowed_mentions=mentions)
+            except discord.HTTPException as exc:
+                self.errors.append(exc)
+                await interaction.response.send_message("too long")
+            self.done.set()
+
+        await tree.sync()
+
+
+@pytest.fixture
+async def dc() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord(ack_deadline=0.3) as fake:
+        guild = fake.add_guild("Reel Lab", channels=("general", "renders"))
+        fake.add_member(guild, ALICE)
+        fake.add_member(guild, BOB)
+        yield fake
+
+
+@pytest.fixture
+async def bot(dc: FakeDiscord) -> AsyncIterator[Bot]:
+    async with connected(dc, Bot()) as client:
+        yield client
+
+
+def general(dc: FakeDiscord) -> Any:
+    return next(iter(dc.guilds.values())).channel("general")
+
+
+async def test_login_ready_and_guild_create(dc: FakeDiscord, bot: Bot) -> None:
+    guild = next(iter(dc.guilds.values()))
+    assert [g.name for g in bot.guilds] == ["Reel Lab"]
+    channel = bot.get_channel(guild.channel("renders").id)
+    assert isinstance(channel, discord.TextChannel) and channel.name == "renders"
+    # Without the GUILD_MEMBERS intent, GUILD_CREATE carries only the bot's own member.
+    assert [m.id for m in bot.guilds[0].members] == [dc.bot.id]
+    assert bot.user is not None and bot.user.id == dc.APP_ID
+    assert [c.route for c in dc.calls[:2]] == ["get_me", "application_info"]
+    assert dc.identify_count == 1 and dc.resume_count == 0
+    query = dc.gateway.connections[0]
+    assert (query["v"], query["encoding"], query["compress"]) == ("10", "json", "zlib-stream")
+
+
+async def test_slash_command_registered_invoked_and_answered(dc: FakeDiscord, bot: Bot) -> None:
+    registered = {c["name"]: c for c in dc.commands[None]}
+    assert set(registered) == {"reel", "slow", "edit", "voice", "video", "say"}
+    assert [o["name"] for o in registered["reel"]["options"]] == ["topic", "clip"]
+
+    ask = dc.slash(ALICE, "reel", {"topic": "octopus"}, channel=general(dc))
+    reply = (await dc.wait_until(lambda: ask.original)).payload()
+    assert ask.response_type == 4 and ask.data["id"] == registered["reel"]["id"]
+    assert reply["content"] == "octopus (de)"
+    assert ask.original is not None and ask.original.interaction is ask
+    assert ask.original.button("Approve") == "reel:approve:job42"
+    assert dc.visible_to(BOB, general(dc)) == [ask.original]
+
+
+async def test_attachment_option_is_downloadable(dc: FakeDiscord, bot: Bot) -> None:
+    ask = dc.slash(
+        ALICE, "reel", {"topic": "t", "clip": ("clip.txt", b"hello")}, channel=general(dc)
+    )
+    original = await dc.wait_until(lambda: ask.original)
+    assert original.content == "t (de) clip=hello"
+
+
+async def test_defer_then_followups(dc: FakeDiscord, bot: Bot) -> None:
+    ask = dc.slash(BOB, "slow", channel=general(dc))
+    await dc.wait_until(lambda: len(ask.followups) == 1)
+    original = ask.original
+    assert original is not None and ask.response_type == 5
+    # The first followup replaced the "thinking" message; the second is a message of its own.
+    assert original.content == "rendered" and not original.loading
+    assert original.versions[0]["flags"] & 128
+    assert [m.content for m in ask.messages] == ["rendered", "second"]
+    assert ask.followups[0].ephemeral
+    assert dc.visible_to(ALICE, general(dc)) == [original]
+    assert dc.visible_to(BOB, general(dc)) == [original, ask.followups[0]]
+
+
+async def test_button_press_reaches_dynamic_item(dc: FakeDiscord, bot: Bot) -> None:
+    ask = dc.slash(ALICE, "reel", {"topic": "octopus"}, channel=general(dc))
+    message = await dc.wait_until(lambda: ask.original)
+    press = dc.press(BOB, message, "reel:approve:job42")
+    await dc.wait_until(lambda: press.acked)
+    assert press.response_type == 7 and press.original is message
+    assert message.content == "approved job42" and message.components == []
+    assert message.versions[0]["content"] == "octopus (de)"
+    with pytest.raises(AssertionError, match="no component"):
+        dc.press(BOB, message, "reel:approve:job42")
+
+
+async def test_select_values_reach_the_view(dc: FakeDiscord, bot: Bot) -> None:
+    ask = dc.slash(ALICE, "voice", channel=general(dc))
+    message = await dc.wait_until(lambda: ask.original)
+    choice = dc.select(ALICE, message, "reel:voice", ["bright"])
+    answer = await dc.wait_until(lambda: choice.original)
+    assert answer.content == "voice bright" and answer.ephemeral
+    with pytest.raises(ValueError, match="not among"):
+        dc.select(ALICE, message, "reel:voice", ["loud"])
+
+
+async def test_modal_opened_and_submitted(dc: FakeDiscord, bot: Bot) -> None:
+    ask = dc.slash(ALICE, "edit", channel=general(dc))
+    modal = await dc.wait_until(lambda: ask.modal)
+    assert ask.response_type == 9 and modal["title"] == "Edit the script"
+    assert [c["type"] for c in modal["components"]] == [18, 1]
+    submitted = dc.submit_modal(ALICE, ask, {"script": "Octopuses have three hearts."})
+    answer = await dc.wait_until(lambda: submitted.original)
+    assert answer.content == "script=Octopuses have three hearts. note="
+    with pytest.raises(ValueError, match="required"):
+        dc.submit_modal(ALICE, ask, {"script": ""})
+
+
+async def test_interaction_in_a_dm(dc: FakeDiscord, bot: Bot) -> None:
+    channel = dc.dm_channel(ALICE)
+    ask = dc.slash(ALICE, "reel", {"topic": "dm"}, channel=channel)
+    answer = await dc.wait_until(lambda: ask.original)
+    assert "guild_id" not in ask.payload and ask.payload["user"]["id"] == str(ALICE.id)
+    assert answer.channel is channel and dc.messages(channel) == [answer]
+
+
+async def test_attachments_stored_and_refused_over_the_limit(dc: FakeDiscord, bot: Bot) -> None:
+    ok = dc.slash(ALICE, "video", {"size": 2048}, channel=general(dc))
+    message = await dc.wait_until(lambda: ok.original)
+    assert [(a.filename, a.data) for a in message.attachments] == [("reel.mp4", b"v" * 2048)]
+    async with aiohttp.ClientSession() as http, http.get(message.attachments[0].url) as got:
+        assert await got.read() == b"v" * 2048
+
+    big = dc.slash(ALICE, "video", {"size": 2048}, channel=general(dc), attachment_size_limit=1024)
+    answer = await dc.wait_until(lambda: big.original)
+    assert answer.content == "too big" and answer.attachments == []
+    [error] = bot.errors
+    assert isinstance(error, discord.HTTPException) and (error.status, error.code) == (413, 40005)
+
+
+async def test_late_ack_is_refused(dc: FakeDiscord) -> None:
+    async with connected(dc, Bot(pause=0.4)) as late:
+        ask = dc.slash(ALICE, "reel", {"topic": "late"}, channel=general(dc))
+        await asyncio.wait_for(late.done.wait(), 2)
+    [error] = late.errors
+    assert isinstance(error, discord.NotFound) and error.code == 10062
+    assert not ask.acked and dc.messages(general(dc)) == []
+
+
+async def test_second_ack_is_refused(dc: FakeDiscord, bot: Bot) -> None:
+    ask = dc.slash(ALICE, "voice", channel=general(dc))
+    await dc.wait_until(lambda: ask.acked)
+    url = f"{dc.base_url}/interactions/{ask.id}/{ask.token}/callback"
+    async with aiohttp.ClientSession() as http, http.post(url, json={"type": 5}) as again:
+        assert again.status == 400 and again.headers["Content-Type"] == "application/json"
+        assert (await again.json())["code"] == 40060
+
+
+async def test_expired_token_refused_channel_still_works(dc: FakeDiscord, bot: Bot) -> None:
+    ask = dc.slash(ALICE, "voice", channel=general(dc))
+    await dc.wait_until(lambda: ask.acked)
+    dc.expire(ask)
+    webhook = discord.Webhook.partial(dc.APP_ID, ask.token, client=bot)
+    with pytest.raises(discord.HTTPException) as refused:
+        await webhook.send("late result")
+    assert (refused.value.status, refused.value.code) == (401, 50027)
+    channel = bot.get_channel(general(dc).id)
+    assert isinstance(channel, discord.TextChannel)
+    sent = await channel.send("late result, by the channel")
+    assert dc.message(sent.id).content == "late result, by the channel"
+
+
+async def test_content_over_2000_refused(dc: FakeDiscord, bot: Bot) -> None:
+    ask = dc.slash(ALICE, "say", {"text": "x" * 2001}, channel=general(dc))
+    answer = await dc.wait_until(lambda: ask.original)
+    assert answer.content == "too long"
+    [error] = bot.errors
+    assert isinstance(error, discord.HTTPException) and error.code == 50035
+    assert "In data.content: Must be 2000 or fewer in length." in error.text
+
+
+async def test_reconnect_resumes_and_still_receives(dc: FakeDiscord, bot: Bot) -> None:
+    await dc.reconnect()
+    assert (dc.identify_count, dc.resume_count) == (1, 1)
+    assert dc.gateway.connections[-1]["path"] == "/resume"
+    ask = dc.slash(ALICE, "reel", {"topic": "after"}, channel=general(dc))
+    answer = await dc.wait_until(lambda: ask.original)
+    assert answer.content == "after (de)"
+
+
+async def test_pinged_follows_allowed_mentions(dc: FakeDiscord, bot: Bot) -> None:
+    text = f"<@{BOB.id}> look @everyone"
+    loud = dc.slash(ALICE, "say", {"text": text}, channel=general(dc))
+    quiet = dc.slash(ALICE, "say", {"text": text, "quiet": True}, channel=general(dc))
+    loud_message = await dc.wait_until(lambda: loud.original)
+    quiet_message = await dc.wait_until(lambda: quiet.original)
+    assert dc.pinged(loud_message) == {f"user:{BOB.id}", "everyone"}
+    assert dc.pinged(quiet_message) == set()
+    assert quiet_message.allowed_mentions == {"parse": []}
+
+
+async def test_rate_limit_retried_and_server_error_raised(dc: FakeDiscord, bot: Bot) -> None:
+    channel = bot.get_channel(general(dc).id)
+    assert isinstance(channel, discord.TextChannel)
+    dc.fail("create_message", 429, retry_after=0.01)
+    await channel.send("after a 429")
+    assert [c.status for c in dc.of("create_message")] == [429, 200]
+    dc.fail("POST /channels/{channel_id}/messages", 503)
+    with pytest.raises(discord.DiscordServerError):
+        await channel.send("never")
+
+
+async def test_invalid_components_refused(dc: FakeDiscord, bot: Bot) -> None:
+    def row(*ids: str) -> dict[str, Any]:
+        return {
+            "type": 1,
+            "components": [{"type": 2, "style": 1, "label": i, "custom_id": i} for i in ids],
+        }
+
+    cases = [
+        ([row(f"b{i}") for i in range(6)], "components"),
+        ([row(*(f"b{i}" for i in range(6)))], "components.0.components"),
+        ([row("x" * 101)], "components.0.components.0.custom_id"),
+        ([row("same", "same")], "components.0.components.1.custom_id"),
+    ]
+    for components, where in cases:
+        with pytest.raises(discord.HTTPException) as refused:
+            await bot.http.send_message(
+                general(dc).id,
+                params=discord.http.MultipartParameters(
+                    {"content": "x", "components": components}, None, None
+                ),
+            )
+        assert refused.value.code == 50035 and f"In {where}:" in refused.value.text
+
+
+def test_pointed_at_restores_the_globals() -> None:
+    fake = FakeDiscord()
+    fake.base_url, fake.gateway.url = "http://127.0.0.1:1/api/v10", "ws://127.0.0.1:1/"
+    before = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    with pointed_at(fake):
+        assert fake.base_url == discord.http.Route.BASE
+        assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == fake.gateway.url
+    assert before == (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
