@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiohttp
@@ -63,6 +65,14 @@ class Voice(discord.ui.View):
         await interaction.response.send_message(f"voice {select.values[0]}", ephemeral=True)
 
 
+class Rerender(discord.ui.View):
+    @discord.ui.button(label="Render again", custom_id="reel:rerender")
+    async def again(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        await interaction.response.defer()
+        new = discord.File(io.BytesIO(b"w" * 10), "reel-v2.mp4")
+        await interaction.edit_original_response(content="v2", attachments=[new])
+
+
 class Bot(commands.Bot):
     """A small bot covering what the Reel Factory front does; errors land in ``errors``."""
 
@@ -113,9 +123,9 @@ class Bot(commands.Bot):
 
         @tree.command(description="Send a file")
         async def video(interaction: discord.Interaction, size: int) -> None:
-            file = discord.File(__import__("io").BytesIO(b"v" * size), "reel.mp4")
+            file = discord.File(io.BytesIO(b"v" * size), "reel.mp4")
             try:
-                await interaction.response.send_message("here", file=file)
+                await interaction.response.send_message("here", file=file, view=Rerender())
             except discord.HTTPException as exc:
                 self.errors.append(exc)
                 await interaction.response.send_message("too big")
@@ -132,6 +142,15 @@ class Bot(commands.Bot):
             self.done.set()
 
         await tree.sync()
+
+
+@pytest.fixture(autouse=True)
+def no_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """discord.py logs what it swallows (a failing callback, an unparsable event): fail on it."""
+    yield
+    records = [*caplog.get_records("setup"), *caplog.get_records("call")]
+    errors = [r.getMessage() for r in records if r.levelno >= logging.ERROR]
+    assert not errors, errors
 
 
 @pytest.fixture
@@ -259,6 +278,20 @@ async def test_attachments_stored_and_refused_over_the_limit(dc: FakeDiscord, bo
     assert isinstance(error, discord.HTTPException) and (error.status, error.code) == (413, 40005)
 
 
+async def test_deferred_update_then_attachments_replaced(dc: FakeDiscord, bot: Bot) -> None:
+    ask = dc.slash(ALICE, "video", {"size": 16}, channel=general(dc))
+    message = await dc.wait_until(lambda: ask.original)
+    press = dc.press(ALICE, message, "reel:rerender")
+    await dc.wait_until(lambda: message.content == "v2")
+    assert press.response_type == 6 and press.original is message
+    assert [(a.filename, a.data) for a in message.attachments] == [("reel-v2.mp4", b"w" * 10)]
+    assert message.versions[-1]["attachments"] == ["reel.mp4"]
+    [edit] = dc.of("edit_webhook_message")
+    assert edit.params["message_id"] == "@original" and [f.filename for f in edit.files] == [
+        "reel-v2.mp4"
+    ]
+
+
 async def test_late_ack_is_refused(dc: FakeDiscord) -> None:
     async with connected(dc, Bot(pause=0.4)) as late:
         ask = dc.slash(ALICE, "reel", {"topic": "late"}, channel=general(dc))
@@ -268,13 +301,50 @@ async def test_late_ack_is_refused(dc: FakeDiscord) -> None:
     assert not ask.acked and dc.messages(general(dc)) == []
 
 
-async def test_second_ack_is_refused(dc: FakeDiscord, bot: Bot) -> None:
-    ask = dc.slash(ALICE, "voice", channel=general(dc))
-    await dc.wait_until(lambda: ask.acked)
-    url = f"{dc.base_url}/interactions/{ask.id}/{ask.token}/callback"
-    async with aiohttp.ClientSession() as http, http.post(url, json={"type": 5}) as again:
-        assert again.status == 400 and again.headers["Content-Type"] == "application/json"
-        assert (await again.json())["code"] == 40060
+async def test_token_rules_over_raw_http(dc: FakeDiscord) -> None:
+    """What discord.py guards locally (a second ack, a followup before the ack), by hand."""
+    auth = {"Authorization": f"Bot {dc.TOKEN}"}
+    async with aiohttp.ClientSession() as http:
+
+        async def call(method: str, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:
+            url = f"{dc.base_url}{path}"
+            async with http.request(method, url, json=body, **kw) as answer:
+                assert answer.headers["Content-Type"] == "application/json"
+                return answer.status, await answer.json()
+
+        command = {"name": "reel", "description": "Make a reel"}
+        status, _ = await call(
+            "PUT", f"/applications/{dc.APP_ID}/commands", [command], headers=auth
+        )
+        assert status == 200
+        assert (await call("GET", "/users/@me"))[0] == 401
+        async with http.ws_connect(dc.gateway.url) as ws:
+            assert (await ws.receive_json())["op"] == 10
+            await ws.send_json({"op": 2, "d": {"token": dc.TOKEN, "intents": 0}})
+            await dc.wait_connected()
+            ask = dc.slash(ALICE, "reel", channel=general(dc))
+            hook = f"/webhooks/{dc.APP_ID}/{ask.token}"
+            callback = f"/interactions/{ask.id}/{ask.token}/callback?with_response=1"
+
+            status, body = await call("POST", hook, {"content": "too early"})
+            assert (status, body["code"]) == (404, 10015)
+            status, body = await call("POST", callback, {"type": 7, "data": {"content": "x"}})
+            assert (status, body["code"]) == (400, 50035) and "type" in body["errors"]
+            status, body = await call("POST", callback, {"type": 4, "data": {"content": "hi"}})
+            assert status == 200 and body["resource"]["message"]["content"] == "hi"
+            assert ask.original is not None
+            assert body["interaction"]["response_message_id"] == str(ask.original.id)
+            status, body = await call("POST", callback, {"type": 4, "data": {"content": "again"}})
+            assert (status, body["code"]) == (400, 40060)
+            status, body = await call("POST", hook, {"content": "followup"})
+            assert status == 200 and [m.content for m in ask.messages] == ["hi", "followup"]
+            dc.expire(ask)
+            status, body = await call("PATCH", hook + "/messages/@original", {"content": "x"})
+            assert (status, body["code"]) == (401, 50027)
+            status, body = await call(
+                "POST", f"/webhooks/{dc.APP_ID}/not-a-token", {"content": "x"}
+            )
+            assert (status, body["code"]) == (401, 50027)
 
 
 async def test_expired_token_refused_channel_still_works(dc: FakeDiscord, bot: Bot) -> None:

@@ -32,7 +32,8 @@ class Connection:
     queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
     session: Session | None = None
 
-    def send(self, frame: dict[str, Any]) -> None:
+    def send(self, frame: dict[str, Any] | None) -> None:
+        """Queue a frame for the writer; None stops it."""
         self.queue.put_nowait(frame)
 
     async def write(self) -> None:

@@ -130,10 +130,17 @@ class FakeDiscord(World):
         return self._interact(COMMAND, user, channel, guild, data, locale, attachment_size_limit)
 
     def press(
-        self, user: DcUser, message: DcMessage, custom_id: str, *, locale: str | None = None
+        self,
+        user: DcUser,
+        message: DcMessage,
+        custom_id: str,
+        *,
+        locale: str | None = None,
+        attachment_size_limit: int = FILE_LIMIT,
     ) -> DcInteraction:
-        """``user`` clicks the button ``custom_id`` on the bot's ``message``."""
-        return self._on_component(user, message, custom_id, None, locale)
+        """``user`` clicks the button ``custom_id`` on the bot's ``message`` (a client only
+        offers enabled buttons on messages the user can see)."""
+        return self._on_component(user, message, custom_id, None, locale, attachment_size_limit)
 
     def select(
         self,
@@ -143,9 +150,10 @@ class FakeDiscord(World):
         values: list[str],
         *,
         locale: str | None = None,
+        attachment_size_limit: int = FILE_LIMIT,
     ) -> DcInteraction:
         """``user`` picks ``values`` in the string select ``custom_id`` on ``message``."""
-        return self._on_component(user, message, custom_id, values, locale)
+        return self._on_component(user, message, custom_id, values, locale, attachment_size_limit)
 
     def submit_modal(
         self, user: DcUser, opened: DcInteraction, values: Mapping[str, Any]
@@ -221,7 +229,7 @@ class FakeDiscord(World):
     def resume_count(self) -> int:
         return len(self.gateway.resumes)
 
-    async def wait_until(self, predicate: Callable[[], T], *, timeout: float = 5.0) -> T:
+    async def wait_until(self, predicate: Callable[[], T | None], *, timeout: float = 5.0) -> T:
         """Wait until ``predicate()`` is truthy (re-checked on every request, message change and
         gateway event) and return its value."""
         async with asyncio.timeout(timeout):
@@ -303,6 +311,7 @@ class FakeDiscord(World):
         custom_id: str,
         values: list[str] | None,
         locale: str | None,
+        attachment_size_limit: int,
     ) -> DcInteraction:
         current = self.all_messages.get(message.id)
         if current is None or not current.visible_to(user):
@@ -313,7 +322,7 @@ class FakeDiscord(World):
         channel = current.channel
         guild = self.guilds.get(channel.guild_id) if channel.guild_id else None
         return self._interact(
-            COMPONENT, user, channel, guild, data, locale, FILE_LIMIT, source=current
+            COMPONENT, user, channel, guild, data, locale, attachment_size_limit, source=current
         )
 
     def _interact(

@@ -42,7 +42,7 @@ def callback(fake: FakeDiscord, call: Call) -> Any:
     if now - handle.created > fake.ack_deadline:
         raise ApiError(404, 10062, "Unknown interaction")
     body = call.body if isinstance(call.body, dict) else {}
-    kind, data = body.get("type"), call.data
+    kind, data = int(body.get("type") or 0), call.data
     if kind not in _allowed(handle):
         problems = Problems()
         problems.add(
