@@ -15,6 +15,8 @@ import pytest
 from discord.ext import commands
 
 from tests.fakes.discord import DcUser, FakeDiscord, connected, pointed_at
+from tests.fakes.discord.checks import Problems, check_modal, pinged
+from tests.fakes.discord.wire import ApiError
 
 ALICE, BOB = DcUser(1001, "alice", locale="de"), DcUser(1002, "bob")
 
@@ -181,7 +183,7 @@ async def test_login_ready_and_guild_create(dc: FakeDiscord, bot: Bot) -> None:
     assert [m.id for m in bot.guilds[0].members] == [dc.bot.id]
     assert bot.user is not None and bot.user.id == dc.APP_ID
     assert [c.route for c in dc.calls[:2]] == ["get_me", "application_info"]
-    assert dc.identify_count == 1 and dc.resume_count == 0
+    assert dc.identify_count == 1 and dc.resume_count == 0 and dc.gateway.heartbeats >= 1
     query = dc.gateway.connections[0]
     assert (query["v"], query["encoding"], query["compress"]) == ("10", "json", "zlib-stream")
 
@@ -379,6 +381,30 @@ async def test_reconnect_resumes_and_still_receives(dc: FakeDiscord, bot: Bot) -
     assert answer.content == "after (de)"
 
 
+async def test_dispatch_during_reconnect_is_replayed(dc: FakeDiscord, bot: Bot) -> None:
+    dc.gateway.send_reconnect()
+    ask = dc.slash(ALICE, "reel", {"topic": "in the gap"}, channel=general(dc))
+    answer = await dc.wait_until(lambda: ask.original)
+    assert answer.content == "in the gap (de)" and dc.resume_count == 1
+    assert len(dc.of("interaction_callback")) == 1  # delivered once, not twice
+
+
+class EagerBot(Bot):
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py waits 5 s before identifying again; a test needs no such courtesy."""
+
+
+async def test_invalid_session_makes_the_client_identify_again(dc: FakeDiscord) -> None:
+    async with connected(dc, EagerBot()):
+        first = dc.gateway.session
+        dc.gateway.invalidate()
+        await dc.wait_until(lambda: dc.identify_count == 2)
+        await dc.wait_connected()
+        assert dc.resume_count == 0 and dc.gateway.session is not first
+        ask = dc.slash(ALICE, "reel", {"topic": "fresh"}, channel=general(dc))
+        assert (await dc.wait_until(lambda: ask.original)).content == "fresh (de)"
+
+
 async def test_pinged_follows_allowed_mentions(dc: FakeDiscord, bot: Bot) -> None:
     text = f"<@{BOB.id}> look @everyone"
     loud = dc.slash(ALICE, "say", {"text": text}, channel=general(dc))
@@ -401,28 +427,44 @@ async def test_rate_limit_retried_and_server_error_raised(dc: FakeDiscord, bot: 
         await channel.send("never")
 
 
-async def test_invalid_components_refused(dc: FakeDiscord, bot: Bot) -> None:
+async def test_invalid_bodies_refused(dc: FakeDiscord, bot: Bot) -> None:
     def row(*ids: str) -> dict[str, Any]:
         return {
             "type": 1,
             "components": [{"type": 2, "style": 1, "label": i, "custom_id": i} for i in ids],
         }
 
-    cases = [
-        ([row(f"b{i}") for i in range(6)], "components"),
-        ([row(*(f"b{i}" for i in range(6)))], "components.0.components"),
-        ([row("x" * 101)], "components.0.components.0.custom_id"),
-        ([row("same", "same")], "components.0.components.1.custom_id"),
+    select = {"type": 3, "custom_id": "s", "options": [{"label": "a", "value": "a"}]}
+    with_select = {"type": 1, "components": [select, row("b")["components"][0]]}
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"components": [with_select]}, "components.0.components"),
+        ({"embeds": [{"description": "d"}] * 11}, "embeds"),
+        ({"embeds": [{"description": "d" * 3500}, {"description": "d" * 3500}]}, "embeds"),
+        ({"embeds": [{"title": "t" * 257}]}, "embeds.0.title"),
+        ({"allowed_mentions": {"parse": ["users"], "users": ["1"]}}, "allowed_mentions"),
     ]
-    for components, where in cases:
+    cases += [
+        ({"components": components}, where)
+        for components, where in [
+            ([row(f"b{i}") for i in range(6)], "components"),
+            ([row(*(f"b{i}" for i in range(6)))], "components.0.components"),
+            ([row("x" * 101)], "components.0.components.0.custom_id"),
+            ([row("same", "same")], "components.0.components.1.custom_id"),
+        ]
+    ]
+    for fields, where in cases:
+        body = {"content": "x", **fields}
         with pytest.raises(discord.HTTPException) as refused:
             await bot.http.send_message(
-                general(dc).id,
-                params=discord.http.MultipartParameters(
-                    {"content": "x", "components": components}, None, None
-                ),
+                general(dc).id, params=discord.http.MultipartParameters(body, None, None)
             )
-        assert refused.value.code == 50035 and f"In {where}:" in refused.value.text
+        assert refused.value.code == 50035 and f"In {where}:" in refused.value.text, where
+    with pytest.raises(discord.HTTPException) as empty:
+        await bot.http.send_message(
+            general(dc).id, params=discord.http.MultipartParameters({}, None, None)
+        )
+    assert empty.value.code == 50006
+    assert dc.messages(general(dc)) == []
 
 
 def test_pointed_at_restores_the_globals() -> None:
@@ -433,3 +475,35 @@ def test_pointed_at_restores_the_globals() -> None:
         assert fake.base_url == discord.http.Route.BASE
         assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == fake.gateway.url
     assert before == (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+
+
+@pytest.mark.parametrize(
+    ("allowed", "expected"),
+    [
+        (None, {"everyone", "here", "user:5", "role:7"}),
+        ({"parse": []}, set()),
+        ({"parse": ["users"]}, {"user:5"}),
+        ({"parse": [], "users": ["5", "6"], "roles": ["8"]}, {"user:5"}),
+        ({"parse": ["everyone", "roles"]}, {"everyone", "here", "role:7"}),
+    ],
+)
+def test_pinged(allowed: dict[str, Any] | None, expected: set[str]) -> None:
+    assert pinged("<@!5> <@&7> @everyone @here <#9>", allowed) == expected
+
+
+def test_modal_limits() -> None:
+    text = {"type": 4, "custom_id": "t", "style": 1, "label": "T", "max_length": 4000}
+    ok = {"title": "t" * 45, "custom_id": "m", "components": [{"type": 1, "components": [text]}]}
+    check_modal(ok, Problems("data"))
+    bad = {
+        **ok,
+        "title": "t" * 46,
+        "components": [
+            {"type": 1, "components": [{**text, "max_length": 4001, "value": "v" * 4001}]}
+        ],
+    }
+    with pytest.raises(ApiError) as refused:
+        check_modal(bad, Problems("data"))
+    errors = refused.value.errors or {}
+    assert set(errors["data"]) == {"title", "components"}
+    assert set(errors["data"]["components"]["0"]["components"]["0"]) == {"max_length", "value"}
