@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import discord
 import pytest
+from discord import app_commands
 from discord.ext import commands
 
 from tests.fakes.discord import DcUser, FakeDiscord, connected, pointed_at
@@ -116,6 +117,7 @@ class Bot(commands.Bot):
             await interaction.followup.send("second", ephemeral=True)
 
         @tree.command(description="Edit the script")
+        @app_commands.guild_only()
         async def edit(interaction: discord.Interaction) -> None:
             await interaction.response.send_modal(EditScript())
 
@@ -264,6 +266,8 @@ async def test_interaction_in_a_dm(dc: FakeDiscord, bot: Bot) -> None:
     answer = await dc.wait_until(lambda: ask.original)
     assert "guild_id" not in ask.payload and ask.payload["user"]["id"] == str(ALICE.id)
     assert answer.channel is channel and dc.messages(channel) == [answer]
+    with pytest.raises(ValueError, match="not offered in DMs"):
+        dc.slash(ALICE, "edit", channel=channel)  # guild_only
 
 
 async def test_attachments_stored_and_refused_over_the_limit(dc: FakeDiscord, bot: Bot) -> None:

@@ -124,6 +124,11 @@ class FakeDiscord(World):
         if command is None:
             known = [c["name"] for cs in self.commands.values() for c in cs]
             raise LookupError(f"/{path[0]} is not registered (registered: {known})")
+        # A client offers a command only where its contexts allow (0 guild, 1 bot DM).
+        contexts = command.get("contexts") or [0, 1, 2]
+        in_dm = guild is None
+        if (1 if in_dm else 0) not in contexts or (in_dm and command.get("dm_permission") is False):
+            raise ValueError(f"/{path[0]} is not offered {'in DMs' if in_dm else 'in guilds'}")
         data = command_data(
             command, path, options or {}, lambda v: self._user_file(channel, v), guild
         )

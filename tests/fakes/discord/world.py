@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from typing import Any
+from urllib.parse import quote
 
 from .gateway import Gateway, Session
 from .interactions import DcInteraction
@@ -68,7 +69,7 @@ class World:
         self.users.setdefault(owner.id, owner)
         self.guilds[guild.id] = guild
         for channel_name in channels:
-            self.add_channel(guild, channel_name)
+            self._new_channel(guild, channel_name, FILE_LIMIT)
         if self.gateway.session is not None:
             self.gateway.dispatch("GUILD_CREATE", guild.payload(all_members=self.gateway.wants(1)))
         return guild
@@ -76,10 +77,8 @@ class World:
     def add_channel(
         self, guild: DcGuild, name: str, *, attachment_size_limit: int = FILE_LIMIT
     ) -> DcChannel:
-        channel = DcChannel(self.snowflake(), name, guild.id, 0)
-        channel.attachment_size_limit, channel.position = attachment_size_limit, len(guild.channels)
-        guild.channels.append(channel)
-        self.channels[channel.id] = channel
+        """A text channel; ``attachment_size_limit`` bounds the bot's channel posts."""
+        channel = self._new_channel(guild, name, attachment_size_limit)
         if self.gateway.session is not None:
             self.gateway.dispatch("CHANNEL_CREATE", channel.payload())
         return channel
@@ -166,12 +165,19 @@ class World:
             upload.data,
             upload.content_type,
             (entry or {}).get("description"),
-            f"{self.root_url}/attachments/{channel.id}/{attachment_id}/{filename}",
+            f"{self.root_url}/attachments/{channel.id}/{attachment_id}/{quote(filename)}",
         )
         self.files[attachment_id] = attachment
         return attachment
 
     # --- internals
+
+    def _new_channel(self, guild: DcGuild, name: str, attachment_size_limit: int) -> DcChannel:
+        channel = DcChannel(self.snowflake(), name, guild.id, 0)
+        channel.attachment_size_limit, channel.position = attachment_size_limit, len(guild.channels)
+        guild.channels.append(channel)
+        self.channels[channel.id] = channel
+        return channel
 
     def _live_session(self) -> Session | None:
         session = self.gateway.session
