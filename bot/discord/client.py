@@ -49,7 +49,12 @@ def point_at(config: DiscordSettings) -> None:
 
 class ReelBot(commands.Bot):
     def __init__(
-        self, studio: Studio, config: DiscordSettings, *, edit_interval: float = MIN_EDIT_INTERVAL
+        self,
+        studio: Studio,
+        config: DiscordSettings,
+        *,
+        edit_interval: float = MIN_EDIT_INTERVAL,
+        **options: Any,
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
@@ -58,6 +63,7 @@ class ReelBot(commands.Bot):
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            **options,
         )
         self.studio = studio
         self.config = config
@@ -126,13 +132,19 @@ def _component_ids(message: discord.Message | None) -> set[str]:
 
 class DiscordFront:
     def __init__(
-        self, app: App, *, studio: Studio, edit_interval: float = MIN_EDIT_INTERVAL
+        self,
+        app: App,
+        *,
+        studio: Studio,
+        edit_interval: float = MIN_EDIT_INTERVAL,
+        **client_options: Any,
     ) -> None:
+        """``client_options`` go to discord.py's client (tests shorten its READY wait)."""
         self.app = app
         self.config = app.settings.discord
         if self.config.bot_token is None:
             raise ValueError("REELFACTORY_DISCORD_BOT_TOKEN is not set")
-        self.bot = ReelBot(studio, self.config, edit_interval=edit_interval)
+        self.bot = ReelBot(studio, self.config, edit_interval=edit_interval, **client_options)
 
     async def run(self, stop: asyncio.Event) -> None:
         assert self.config.bot_token is not None

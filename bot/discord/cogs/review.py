@@ -140,13 +140,13 @@ class Review(commands.Cog):
         job = await self.studio.approve(owner, job_id)
         sheet = await self.studio.contact_sheet(job)
         script = self.studio.script_of(job)
+        await interaction.edit_original_response(view=None)  # the script is approved
         await interaction.followup.send(
             sheet_caption(script, t, MARKDOWN),
             file=discord.File(io.BytesIO(sheet), filename="sheet.jpg"),
             view=sheet_review(job.id, len(script.scenes), t),
             allowed_mentions=NONE,
         )
-        await interaction.edit_original_response(view=None)
 
     async def _rewrite(self, interaction: discord.Interaction, job_id: str, t: Translator) -> None:
         owner = owner_of(interaction.user)
