@@ -1,0 +1,26 @@
+"""Trending topics for the daily run: Wikipedia's most read, Google Trends' daily RSS and an
+offline list, chained with fallback (see ``chain``)."""
+
+from .chain import (
+    Picked,
+    TrendChain,
+    build_trend_chain,
+    context_of,
+    credit,
+    normalise_title,
+)
+from .google_trends import GoogleTrends
+from .listfile import ListTrends
+from .wikipedia import WikipediaTrends
+
+__all__ = [
+    "GoogleTrends",
+    "ListTrends",
+    "Picked",
+    "TrendChain",
+    "WikipediaTrends",
+    "build_trend_chain",
+    "context_of",
+    "credit",
+    "normalise_title",
+]
