@@ -138,6 +138,7 @@ def build_trend_chain(settings: Settings) -> TrendChain:
         elif name == "list" and settings.trends_list_file is not None:
             source = ListTrends(settings.trends_list_file)
         else:
+            logger.info("trends: no offline list (set REELFACTORY_TRENDS_LIST_FILE)")
             continue
         sources.append(source)
     return TrendChain(sources, closers)
