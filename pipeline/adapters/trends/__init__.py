@@ -3,11 +3,13 @@ offline list, chained with fallback (see ``chain``)."""
 
 from .chain import (
     Picked,
+    TopicHistory,
     TrendChain,
     build_trend_chain,
     context_of,
     credit,
     normalise_title,
+    pick_fresh,
 )
 from .google_trends import GoogleTrends
 from .listfile import ListTrends
@@ -17,10 +19,12 @@ __all__ = [
     "GoogleTrends",
     "ListTrends",
     "Picked",
+    "TopicHistory",
     "TrendChain",
     "WikipediaTrends",
     "build_trend_chain",
     "context_of",
     "credit",
     "normalise_title",
+    "pick_fresh",
 ]

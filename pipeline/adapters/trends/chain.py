@@ -11,8 +11,9 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
+from typing import Protocol
 
 from ...chain import attempt
 from ...errors import ProviderError, ProviderUnavailable
@@ -101,6 +102,33 @@ class TrendChain:
             )
         logger.warning("%s: %d of %d topics found", STAGE, len(picked.trends), count)
         return picked
+
+
+class TopicHistory(Protocol):
+    """Topics made lately (``storage.DailyPostRepository`` is one)."""
+
+    async def recent_topics(
+        self, since: date, until: date, *, language: str | None = None
+    ) -> list[str]: ...
+
+
+async def pick_fresh(
+    chain: TrendChain,
+    history: TopicHistory,
+    day: date,
+    *,
+    language: str,
+    count: int,
+    repeat_days: int,
+) -> Picked:
+    """``count`` topics for ``day`` in ``language`` that were not made in the ``repeat_days``
+    before it, nor already on ``day`` itself. Pick once per language and day, then give the
+    same topics to every destination in that language: one render serves them all."""
+    recent: list[str] = []
+    if repeat_days > 0:
+        since = day - timedelta(days=repeat_days)
+        recent = await history.recent_topics(since, day, language=language)
+    return await chain.pick(day, language=language, count=count, exclude=recent)
 
 
 def build_trend_chain(settings: Settings) -> TrendChain:

@@ -4,7 +4,7 @@ repeat filter, the offline list, and the context a trend gives the script writer
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,10 +16,12 @@ from pipeline.adapters.trends import (
     context_of,
     credit,
     normalise_title,
+    pick_fresh,
 )
 from pipeline.errors import ProviderUnavailable
 from pipeline.ports import NewsItem, Trend
 from pipeline.settings import Settings
+from storage import DailyKey, DailyPostRepository, Database, JobRecord, JobRepository
 from tests.fakes.google_trends import FakeGoogleTrends
 from tests.fakes.trends_common import Behaviour, bad_schema, hang, malformed, status
 from tests.fakes.wikipedia import FakeWikipedia
@@ -235,3 +237,26 @@ async def test_a_real_writer_sends_the_context_to_the_model() -> None:
     briefed, plain = (str(r.json["messages"][1]["content"]) for r in fake.requests)
     assert "Google starts hosting rival app stores" in briefed
     assert "Google starts hosting" not in plain
+
+
+async def test_pick_fresh_skips_what_was_made_in_the_repeat_window(
+    chain: TrendChain, db: Database
+) -> None:
+    daily = DailyPostRepository(db)
+    made = [
+        (DAY - timedelta(days=3), "en", "Comet_Atlas"),  # inside 14 days: skipped
+        (DAY - timedelta(days=20), "en", "Perseids"),  # too old to matter
+        (DAY - timedelta(days=1), "es", "Octopus"),  # another language's channel
+    ]
+    for day, language, topic in made:
+        key = DailyKey(day, f"telegram:-100{language == 'en'}", 0)
+        await daily.claim(key, language=language)
+        job = JobRecord(
+            id=JobRepository.new_id(), state="delivered", language=language, style="s", work_dir="w"
+        )
+        await JobRepository(db).create(job)
+        await daily.attach_job(key, job.id, topic=topic)
+    picked = await pick_fresh(chain, daily, DAY, language="en", count=2, repeat_days=14)
+    assert [t.title for t in picked.trends] == ["Perseids", "Octopus"]
+    unfiltered = await pick_fresh(chain, daily, DAY, language="en", count=1, repeat_days=0)
+    assert unfiltered.trends[0].title == "Comet Atlas"
