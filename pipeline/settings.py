@@ -133,6 +133,14 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown trend sources {unknown}; known: {', '.join(TREND_SOURCES)}")
         return value
 
+    @field_validator("google_trends_geo")
+    @classmethod
+    def _valid_geo(cls, value: str) -> str:
+        from .adapters.trends.google_trends import parse_geo
+
+        parse_geo(value)  # raises ValueError with the bad part
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -260,9 +260,17 @@ class WikipediaTrends:
         return f"{base}/feed/featured/{day:%Y}/{day:%m}/{day:%d}"
 
     async def trends(self, day: date, *, language: str) -> list[Trend]:
-        # Day D's feed lists D-1's most read; until D-1's page views land it has no list.
-        for asked in (day, day - timedelta(days=1)):
-            body = await _http.get(self._client, self.feed_url(asked, language), provider=NAME)
+        # Day D's feed lists D-1's most read; until D-1's page views land it has no list, and
+        # a day that has not begun in UTC yet (a time zone east of it) may answer 404.
+        yesterday = day - timedelta(days=1)
+        for asked in (day, yesterday):
+            try:
+                body = await _http.get(self._client, self.feed_url(asked, language), provider=NAME)
+            except ProviderError as exc:
+                if exc.status == 404 and asked != yesterday:
+                    logger.info("%s: no feed for %s yet; asking the day before", NAME, asked)
+                    continue
+                raise
             found = parse_feed(body, language=language, day=day)
             if found is not None:
                 if not found:

@@ -103,6 +103,24 @@ async def test_a_feed_without_its_list_yet_asks_the_day_before(
     ]
 
 
+async def test_a_day_not_begun_in_utc_asks_the_day_before(
+    wiki: FakeWikipedia, wikipedia: WikipediaTrends
+) -> None:
+    wiki.script(status(404))
+    trends = await wikipedia.trends(DAY, language="en")
+    assert trends[0].title == "Comet Atlas"
+    assert [r.answered for r in wiki.requests] == [404, 200]
+
+
+async def test_a_404_for_both_days_is_final(
+    wiki: FakeWikipedia, wikipedia: WikipediaTrends
+) -> None:
+    wiki.script(status(404), status(404))
+    with pytest.raises(ProviderError, match="answered 404") as caught:
+        await wikipedia.trends(DAY, language="en")
+    assert not caught.value.retryable and len(wiki.requests) == 2
+
+
 async def test_no_list_for_two_days_is_a_provider_error(
     wiki: FakeWikipedia, wikipedia: WikipediaTrends
 ) -> None:
@@ -117,7 +135,6 @@ async def test_no_list_for_two_days_is_a_provider_error(
     [
         (status(429, retry_after=7), True, "answered 429"),
         (status(500), True, "answered 500"),
-        (status(404), False, "answered 404"),
         (malformed(), False, "malformed JSON"),
         (bad_schema(), False, "unexpected shape"),
     ],
