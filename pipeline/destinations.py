@@ -55,7 +55,8 @@ class Destination:
 
 
 class DestinationError(InputError):
-    code = "error.destination"
+    """A bad destination or admin entry in the settings (``code`` stays ``error.input``: the
+    message is for the operator, who reads it at start-up)."""
 
 
 def _platform(text: str, entry: str) -> tuple[Platform, str]:

@@ -46,7 +46,7 @@ def test_entries_become_typed_destinations() -> None:
 def test_bad_entries_say_what_is_wrong(entry: str, message: str) -> None:
     with pytest.raises(DestinationError, match=message) as caught:
         parse_destination(entry)
-    assert caught.value.code == "error.destination"
+    assert caught.value.code == "error.input"
     assert caught.value.params == {"entry": entry}
 
 
