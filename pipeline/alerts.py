@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from storage import AlertRecord, AlertRepository
 
@@ -116,13 +116,16 @@ _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2
 _MENTIONS = re.compile(r"@(everyone|here)\b")
 
 
-def secrets_of(settings: Settings) -> list[str]:
-    """Every SecretStr value configured in ``settings``."""
+def secrets_of(settings: BaseModel) -> list[str]:
+    """Every SecretStr value configured in ``settings``, its sections (``settings.telegram``)
+    included."""
     found: list[str] = []
     for name in type(settings).model_fields:
         value = getattr(settings, name)
         if isinstance(value, SecretStr):
             found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            found += secrets_of(value)
     return found
 
 
@@ -193,14 +196,15 @@ class Alerter:
         settings: Settings,
         repo: AlertRepository,
         notifier: Notifier,
-        admins: Sequence[str],
+        admins: Sequence[str] | None = None,
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> Alerter:
+        """``admins`` defaults to every admin of the settings (``settings.admin_owners``)."""
         return cls(
             repo,
             notifier,
-            admins,
+            sorted(settings.admin_owners) if admins is None else admins,
             repeat=timedelta(minutes=settings.alert_repeat_minutes),
             secrets=secrets_of(settings),
             clock=clock or (lambda: datetime.now(UTC)),

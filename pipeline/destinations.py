@@ -2,8 +2,7 @@
 
 A Telegram chat is a numeric id (channels and supergroups are negative, ``-100…``) or a public
 ``@username``; a Discord channel is a snowflake. The optional ``@lang`` suffix is the language
-the reels for that destination are written in (default ``en``). Admins are named the same way
-without a language: ``telegram:<user id>``, ``discord:<user id>``.
+the reels for that destination are written in (default ``en``).
 """
 
 from __future__ import annotations
@@ -20,8 +19,6 @@ __all__ = [
     "Destination",
     "DestinationError",
     "Platform",
-    "parse_admin",
-    "parse_admins",
     "parse_destination",
     "parse_destinations",
 ]
@@ -30,7 +27,6 @@ DEFAULT_LANGUAGE = "en"
 
 _TELEGRAM_CHAT = re.compile(r"-?[1-9]\d{0,18}|@[A-Za-z][A-Za-z0-9_]{3,31}")
 _SNOWFLAKE = re.compile(r"[1-9]\d{14,19}")
-_USER_ID = re.compile(r"[1-9]\d{0,19}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
 
 
@@ -55,7 +51,7 @@ class Destination:
 
 
 class DestinationError(InputError):
-    """A bad destination or admin entry in the settings (``code`` stays ``error.input``: the
+    """A bad destination entry in the settings (``code`` stays ``error.input``: the
     message is for the operator, who reads it at start-up)."""
 
 
@@ -117,17 +113,3 @@ def parse_destinations(entries: Iterable[str]) -> list[Destination]:
         seen[destination.key] = entry
         found.append(destination)
     return found
-
-
-def parse_admin(entry: str) -> str:
-    """An admin as ``telegram:<user id>`` or ``discord:<user id>``, normalised."""
-    platform, rest = _platform(entry.strip(), entry)
-    if not _USER_ID.fullmatch(rest):
-        raise DestinationError(
-            f"{entry!r}: an admin is {platform}:<numeric user id>", params={"entry": entry}
-        )
-    return f"{platform}:{rest}"
-
-
-def parse_admins(entries: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(parse_admin(entry) for entry in entries if entry.strip()))

@@ -10,7 +10,9 @@ from contextvars import ContextVar
 
 from pydantic import BaseModel, Field
 
+from .catalog import LANGUAGES
 from .errors import InputError
+from .language_id import detect_language
 from .models import Scene, Script
 
 # Narration pace used to size scripts: espeak at 165 wpm and most TTS voices speak 2.3-2.8
@@ -151,27 +153,6 @@ def repair_prompt(original: str, problem: str) -> str:
     )
 
 
-_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
-_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
-_SPANISH = re.compile(r"\b(el|la|los|las|que|de|y|en|un|una|es|por|con|para|del)\b", re.I)
-_ENGLISH = re.compile(r"\b(the|and|of|to|is|in|that|it|for|with|was|on|are|as)\b", re.I)
-
-
-def detect_language(text: str) -> str | None:
-    """A coarse guess, good enough to catch a model answering in the wrong language."""
-    cyrillic, latin = len(_CYRILLIC.findall(text)), len(_LATIN.findall(text))
-    if cyrillic + latin < 20:
-        return None
-    if cyrillic > latin:
-        return "ru"
-    spanish, english = len(_SPANISH.findall(text)), len(_ENGLISH.findall(text))
-    if spanish > english * 1.5:
-        return "es"
-    if english > spanish * 1.5:
-        return "en"
-    return None
-
-
 def validate(script: Script, *, language: str, seconds: int) -> Script:
     """Reject drafts that are empty, too long for the target, or in the wrong language."""
     scenes = [scene for scene in script.scenes if scene.narration.strip()]
@@ -186,7 +167,14 @@ def validate(script: Script, *, language: str, seconds: int) -> Script:
         )
     if len(scenes) > MAX_SCENES * 2:
         raise InputError(f"the draft has {len(scenes)} scenes", code="error.draft_too_long")
-    detected = detect_language(" ".join(scene.narration for scene in scenes))
-    if detected is not None and detected in LANGUAGE_NAMES and detected != language:
+    # None (unsure: mixed or too little text) lets the draft through; only a confident other
+    # language rejects it. The model knows the narration languages only, so another asked
+    # language is not checked. Callers on the event loop await language_id.ready() first.
+    detected = (
+        detect_language("\n".join(scene.narration for scene in scenes))
+        if language in LANGUAGES
+        else None
+    )
+    if detected is not None and detected != language:
         raise InputError(f"the draft is in {detected}, not {language}", code="error.draft_language")
     return script.model_copy(update={"scenes": scenes, "language": language})

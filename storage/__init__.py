@@ -4,9 +4,9 @@ from .alerts import AlertRecord, AlertRepository
 from .daily import DailyKey, DailyPost, DailyPostRepository
 from .db import Database, open_database
 from .deliveries import DeliveryRecord, DeliveryRepository, UploadRepository
+from .errors import DuplicateJob, StorageError
 from .fsm import FsmRepository
 from .repositories import (
-    DuplicateJob,
     JobRecord,
     JobRepository,
     StageRunRecord,
@@ -29,6 +29,7 @@ __all__ = [
     "JobRepository",
     "StageRunRecord",
     "StageRunRepository",
+    "StorageError",
     "UploadRepository",
     "UsageRepository",
     "UserRecord",

@@ -12,6 +12,7 @@ from typing import Any
 import aiosqlite
 
 from .db import Database
+from .errors import DuplicateJob
 
 
 def now() -> datetime:
@@ -88,14 +89,6 @@ def _job(row: aiosqlite.Row) -> JobRecord:
         created_at=_parse(row["created_at"]),
         updated_at=_parse(row["updated_at"]),
     )
-
-
-class DuplicateJob(Exception):
-    """A job with the same idempotency key exists; ``job`` is that job."""
-
-    def __init__(self, job: JobRecord) -> None:
-        super().__init__(job.id)
-        self.job = job
 
 
 class JobRepository:

@@ -1,4 +1,4 @@
-"""Daily destinations and admin ids: typed values, clear errors for bad entries."""
+"""Daily destinations: typed values, clear errors for bad entries."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pipeline.destinations import (
     Destination,
     DestinationError,
     Platform,
-    parse_admins,
     parse_destination,
     parse_destinations,
 )
@@ -53,12 +52,3 @@ def test_bad_entries_say_what_is_wrong(entry: str, message: str) -> None:
 def test_the_same_chat_twice_is_an_error_not_two_posts() -> None:
     with pytest.raises(DestinationError, match="already listed"):
         parse_destinations(["telegram:-100123@en", "telegram:-100123@es"])
-
-
-def test_admins() -> None:
-    assert parse_admins(["telegram:42", " discord:1234 ", "telegram:42", ""]) == [
-        "telegram:42",
-        "discord:1234",
-    ]
-    with pytest.raises(DestinationError, match="numeric user id"):
-        parse_admins(["telegram:@boss"])

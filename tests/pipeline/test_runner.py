@@ -38,6 +38,7 @@ ASSETS = [
     "voice.wav",
     "subs.ass",
     "thumb.jpg",
+    "thumb-small.jpg",
     "images/0-0.jpg",
     "images/1-0.jpg",
     "images/2-0.jpg",
@@ -181,7 +182,7 @@ async def test_a_stage_that_runs_again_makes_the_later_ones_run_again(settings: 
         assert not (work / ".reel.abc123.render").exists()
         assert not (work / "images" / "1-1.part").exists()
         resent = sorted(key.removeprefix(f"{prefix}/") for key, _ in store.puts[before:])
-        assert resent == ["reel.mp4", "subs.ass", "thumb.jpg", "voice.wav"]
+        assert resent == ["reel.mp4", "subs.ass", "thumb-small.jpg", "thumb.jpg", "voice.wav"]
 
 
 async def test_two_renders_take_turns_and_the_second_sees_its_place(settings: Settings) -> None:
@@ -206,5 +207,5 @@ async def test_two_renders_take_turns_and_the_second_sees_its_place(settings: Se
         one, two = sorted(renders, key=lambda r: r.started_at)
         # started_at is stored to the millisecond; allow that much.
         assert two.started_at >= ended(one) - timedelta(milliseconds=2)
-        queued = [e.detail for job_id in events for e in events[job_id] if e.stage == "queued"]
-        assert queued == ["1"]
+        queued = [e.position for job_id in events for e in events[job_id] if e.stage == "queued"]
+        assert queued == [1]
