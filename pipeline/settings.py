@@ -7,14 +7,17 @@ Each chat front has its own section with its own prefix (``REELFACTORY_TELEGRAM_
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLATFORMS = ("telegram", "discord")
+TREND_SOURCES = ("wikipedia", "google_trends", "list")
 
 
 def _csv(value: object) -> object:
@@ -129,6 +132,62 @@ class Settings(_Section):
     scheduler_timezone: str = "UTC"
     daily_post_time: str = "09:00"
     daily_channels: Annotated[list[str], NoDecode] = []
+
+    # --- daily trending reels, trend sources, admin alerts and the daily summary (issue 9)
+    daily_destinations: Annotated[list[str], NoDecode] = []  # telegram:<chat>[@lang], discord:…
+    daily_time: time = time(9, 0)
+    timezone: str = "UTC"  # IANA name; daily_time and summary_time are in it
+    daily_count: int = Field(default=1, ge=1, le=10)  # reels per destination per day
+    daily_repeat_days: int = Field(default=14, ge=0)
+    trends_chain: Annotated[list[str], NoDecode] = ["wikipedia", "google_trends", "list"]
+    wikipedia_api_base: str = "https://{lang}.wikipedia.org/api/rest_v1"
+    google_trends_rss_base: str = "https://trends.google.com/trending/rss"
+    google_trends_geo: str = "US"  # one country for all, or per language: "en:US,es:ES"
+    trends_list_file: Path | None = None
+    contact_email: str | None = None  # sent in the User-Agent, as Wikimedia's policy asks
+    alert_repeat_minutes: float = Field(default=60.0, gt=0)
+    summary_time: time = time(21, 0)
+
+    @field_validator("daily_destinations", "trends_chain", mode="before")
+    @classmethod
+    def _split_daily_lists(cls, value: object) -> object:
+        return _csv(value)
+
+    @field_validator("daily_destinations")
+    @classmethod
+    def _valid_destinations(cls, value: list[str]) -> list[str]:
+        from .destinations import DestinationError, parse_destinations
+
+        try:
+            parse_destinations(value)  # a bad entry stops start-up with its reason
+        except DestinationError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("trends_chain")
+    @classmethod
+    def _known_trend_sources(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in TREND_SOURCES]
+        if unknown:
+            raise ValueError(f"unknown trend sources {unknown}; known: {', '.join(TREND_SOURCES)}")
+        return value
+
+    @field_validator("google_trends_geo")
+    @classmethod
+    def _valid_geo(cls, value: str) -> str:
+        from .adapters.trends.google_trends import parse_geo
+
+        parse_geo(value)  # raises ValueError with the bad part
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone, e.g. Europe/Madrid") from None
+        return value
 
     @field_validator(
         "script_chain",
