@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.discord import DcUser, FakeDiscord
 from tests.fakes.telegram import FakeTelegram, TgUser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,3 +76,53 @@ async def test_python_m_bot_serves_and_stops_cleanly(tmp_path: Path, stop: signa
     for trouble in ("Traceback", "Task was destroyed", "Unclosed", "never awaited"):
         assert trouble not in log, log
     assert FakeTelegram.TOKEN not in log  # the token is a secret
+
+
+async def test_reelfactory_serve_with_only_a_discord_token_serves_reel(tmp_path: Path) -> None:
+    """A new user's first run: the token and the API base (a fake on 127.0.0.1) are all it
+    takes; the gateway URL comes from the server. SIGTERM then stops it cleanly."""
+    async with FakeDiscord() as dc:
+        guild = dc.add_guild("Reel Lab")
+        user = dc.add_member(guild, DcUser(4242, "newcomer"))
+        env = _env(
+            tmp_path / "data",
+            REELFACTORY_DISCORD_BOT_TOKEN=FakeDiscord.TOKEN,
+            REELFACTORY_DISCORD_API_BASE=dc.base_url,
+            PYTHONPATH=str(ROOT),
+        )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "serve",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await dc.wait_for("bulk_global_commands", timeout=60)
+            await dc.wait_connected(timeout=30)
+            ask = dc.slash(
+                user,
+                "reel",
+                {"script": "# Hi\n\nOne scene.\n\nTwo scenes."},
+                channel=guild.channel("general"),
+            )
+            script = await dc.wait_until(
+                lambda: ask.original if ask.original and ask.original.components else None,
+                timeout=30,
+            )
+            assert script.button("Approve").startswith("reel:approve:")
+            proc.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(proc.communicate(), 30)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    log = stderr.decode()
+    assert proc.returncode == 0, log
+    assert "SIGTERM: shutting down" in log and "discord front stopped" in log
+    for trouble in ("Traceback", "Task was destroyed", "Unclosed", "never awaited"):
+        assert trouble not in log, log
+    assert FakeDiscord.TOKEN not in log
