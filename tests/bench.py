@@ -253,10 +253,20 @@ def bench_bot(presses: int = 60) -> dict[str, object]:
     }
 
 
+def bench_discord() -> dict[str, object]:
+    """The Discord front's steps, from /reel to the video, with slow provider fakes."""
+    from pipeline.settings import Settings
+    from tests.bot.discord.latency import measure, report
+
+    with tempfile.TemporaryDirectory(prefix="reelbench-discord-") as folder:
+        settings = Settings(_env_file=None, data_dir=Path(folder))  # type: ignore[call-arg]
+        return report(asyncio.run(measure(settings)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--only", choices=("render", "make", "bot"), default=None)
+    parser.add_argument("--only", choices=("render", "make", "bot", "discord"), default=None)
     args = parser.parse_args()
     binary = resolve_ffmpeg(os.environ.get("REELFACTORY_FFMPEG_BINARY"))
     report: dict[str, object] = {}
@@ -269,6 +279,9 @@ def main() -> None:
     if args.only in (None, "bot"):
         report["bot"] = bench_bot()
         print(json.dumps(report["bot"], indent=2), flush=True)
+    if args.only in (None, "discord"):
+        report["discord"] = bench_discord()
+        print(json.dumps(report["discord"], indent=2), flush=True)
 
 
 if __name__ == "__main__":
