@@ -4,6 +4,7 @@ track of: renders, start-up resumes, and the handlers in flight."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
@@ -75,3 +76,15 @@ class InFlight:
         if pending:
             logger.info("cancelled %d handler(s) still running at shutdown", len(pending))
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def until_stopped(task: asyncio.Task[Any], stop: asyncio.Event) -> None:
+    """Wait until ``task`` ends on its own or ``stop`` is set, whichever comes first. The
+    caller then stops ``task`` its own way (a front closes its connection)."""
+    stopping = asyncio.create_task(stop.wait(), name="wait-for-stop")
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stopping

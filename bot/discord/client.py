@@ -25,7 +25,7 @@ from discord.ext import commands
 
 from bot.productions import Productions
 from bot.progress import MIN_EDIT_INTERVAL
-from bot.tasks import Background
+from bot.tasks import Background, until_stopped
 from pipeline.app import App
 from pipeline.concurrency import KeyedLocks
 from pipeline.settings import DiscordSettings
@@ -152,13 +152,9 @@ class DiscordFront:
         connection = asyncio.create_task(
             self.bot.start(self.config.bot_token.get_secret_value()), name="discord-connection"
         )
-        stopping = asyncio.create_task(stop.wait(), name="discord-stop")
         try:
-            await asyncio.wait({connection, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await until_stopped(connection, stop)
         finally:
-            stopping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await stopping
             await self.bot.close()
             with contextlib.suppress(asyncio.CancelledError):
                 await connection  # re-raises what made the connection end on its own

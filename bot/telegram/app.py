@@ -17,7 +17,7 @@ from aiogram.types import BotCommand
 
 from bot.productions import Productions
 from bot.progress import MIN_EDIT_INTERVAL
-from bot.tasks import Background, InFlight
+from bot.tasks import Background, InFlight, until_stopped
 from locales import LOCALES
 from pipeline.app import App
 from pipeline.concurrency import KeyedLocks
@@ -93,13 +93,9 @@ class TelegramFront:
                 ),
                 name="telegram-polling",
             )
-            stopping = asyncio.create_task(stop.wait(), name="telegram-stop")
             try:
-                await asyncio.wait({polling, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                await until_stopped(polling, stop)
             finally:
-                stopping.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await stopping
                 await self._stop_polling(polling)
         finally:
             await self.in_flight.drain(self.handler_grace)

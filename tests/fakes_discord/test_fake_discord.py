@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -13,20 +12,12 @@ import pytest
 
 from tests.fakes.discord import DcUser, FakeDiscord, connected, pointed_at
 from tests.fakes.discord.checks import Problems, check_modal, pinged
+from tests.fakes.discord.guard import no_errors_logged
 from tests.fakes.discord.wire import ApiError
 
 from .reel_bot import Bot, EagerBot
 
 ALICE, BOB = DcUser(1001, "alice", locale="de"), DcUser(1002, "bob")
-
-
-@pytest.fixture(autouse=True)
-def no_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """discord.py logs what it swallows (a failing callback, an unparsable event): fail on it."""
-    yield
-    records = [*caplog.get_records("setup"), *caplog.get_records("call")]
-    errors = [r.getMessage() for r in records if r.levelno >= logging.ERROR]
-    assert not errors, errors
 
 
 @pytest.fixture
@@ -378,3 +369,6 @@ def test_modal_limits() -> None:
     errors = refused.value.errors or {}
     assert set(errors["data"]) == {"title", "components"}
     assert set(errors["data"]["components"]["0"]["components"]["0"]) == {"max_length", "value"}
+
+
+__all__ = ["no_errors_logged"]  # the fixture, used automatically

@@ -5,8 +5,7 @@ and ffmpeg."""
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ from pipeline.providers import build
 from pipeline.settings import Settings
 from pipeline.studio import Studio
 from tests.fakes.discord import DcChannel, DcGuild, DcMessage, DcUser, FakeDiscord, pointed_at
+from tests.fakes.discord.guard import no_errors_logged
 from tests.fakes.groq import FakeGroq
 
 ALICE = DcUser(1001, "alice")
@@ -79,15 +79,6 @@ class DiscordWorld:
         )
 
 
-@pytest.fixture(autouse=True)
-def no_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """discord.py logs what it swallows (a failing callback, an unparsable event): fail on it."""
-    yield
-    records = [*caplog.get_records("setup"), *caplog.get_records("call")]
-    errors = [r.getMessage() for r in records if r.levelno >= logging.ERROR]
-    assert not errors, errors
-
-
 @pytest.fixture
 async def discord_world(settings: Settings) -> AsyncIterator[DiscordWorld]:
     async with FakeDiscord(ack_deadline=3.0) as dc, FakeGroq() as groq:
@@ -107,3 +98,6 @@ async def discord_world(settings: Settings) -> AsyncIterator[DiscordWorld]:
             }
         )
         yield DiscordWorld(dc, groq, configured, guild)
+
+
+__all__ = ["no_errors_logged"]  # the fixture, used automatically
