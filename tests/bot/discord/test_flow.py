@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from pipeline.models import JobState
 from pipeline.render import probe, resolve_ffmpeg
 from tests.bot.conftest import draft
-from tests.bot.discord.conftest import ALICE, BOB, OWN, DiscordWorld
+from tests.bot.discord.conftest import ADMIN, ALICE, BOB, OWN, DiscordWorld
 from tests.fakes.discord import DcMessage
 from tests.fakes.s3 import S3Endpoint, moto_s3, s3_server
 
@@ -155,6 +155,7 @@ async def test_other_users_presses_are_refused_and_change_nothing(
         before = dc.message(script.id).payload()
         presses = [
             dc.press(BOB, script, script.button("Approve")),
+            dc.press(BOB, script, script.button("Rewrite")),
             dc.press(BOB, script, script.button("Cancel")),
             dc.select(BOB, script, f"reel-pick:edit:{job}", ["1"]),
         ]
@@ -273,3 +274,43 @@ async def test_a_4000_character_edit_is_refused_and_the_review_stays(
         assert refusal.ephemeral
         assert "A scene is at most 600 characters; yours has 4000" in shown(refusal.content)
         assert dc.message(script.id).payload() == before and script.button("Approve")
+
+
+async def test_commands_sync_to_one_guild_when_it_is_set(discord_world: DiscordWorld) -> None:
+    world, dc = discord_world, discord_world.dc
+    async with world.bot(
+        discord=world.settings.discord.model_copy(update={"guild_id": world.guild.id})
+    ):
+        names = {c["name"] for c in dc.commands.get(world.guild.id, [])}
+        assert names == {"reel", "settings", "stats", "help"}
+        assert world.guild.id in dc.commands and not dc.commands.get(None)
+        script = await world.reel(ALICE, script=OWN)
+        assert script.button("Approve")
+
+
+async def test_reel_in_a_direct_message(discord_world: DiscordWorld) -> None:
+    world, dc = discord_world, discord_world.dc
+    async with world.bot():
+        script = await world.reel(ALICE, dc.dm_channel(ALICE), script=OWN)
+        assert script.channel.guild_id is None and script.button("Approve")
+        sheet = await world.reply_to(dc.press(ALICE, script, script.button("Approve")))
+        assert sheet.channel.id == script.channel.id and sheet.attachments
+
+
+async def test_settings_and_stats_answer_only_the_asker(discord_world: DiscordWorld) -> None:
+    world, dc = discord_world, discord_world.dc
+    async with world.bot() as front:
+        ask = dc.slash(ALICE, "settings", {}, channel=world.general)
+        screen = await world.reply_to(ask)
+        assert screen.ephemeral and screen.visible_to(ALICE)
+        style = next(c for c in screen.custom_ids() if c == "reel-set:style")
+        chosen = dc.select(ALICE, screen, style, ["boxed"])
+        await dc.wait_until(lambda: chosen.acked)
+        prefs = await front.bot.studio.preferences(f"discord:{ALICE.id}")
+        assert prefs.style == "boxed"
+        assert "White on a dark box" in shown(dc.message(screen.id).content)
+
+        refused = await world.reply_to(dc.slash(ALICE, "stats", {}, channel=world.general))
+        assert refused.ephemeral and "for admins" in shown(refused.content)
+        stats = await world.reply_to(dc.slash(ADMIN, "stats", {}, channel=world.general))
+        assert stats.ephemeral and "Jobs:" in shown(stats.content)
