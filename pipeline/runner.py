@@ -46,6 +46,7 @@ from .providers import Providers
 from .queue import RenderQueue
 from .settings import Settings
 from .stages import images as images_stage
+from .stages import music as music_stage
 from .stages import publish as publish_stage
 from .stages import render as render_stage
 from .stages import subtitles as subtitles_stage
@@ -253,7 +254,7 @@ class Runner:
         ) as uploader:
             uploader.submit("script.json", ctx.path("script.json"))
             voiceover, candidates = await both(
-                self._voice(ctx, finished, fresh, timings, uploader),
+                self._voice_and_music(ctx, finished, fresh, timings, uploader),
                 self._images(ctx, finished, fresh, timings, uploader, per_scene),
             )
             subs = ctx.path("subs.ass")
@@ -311,6 +312,31 @@ class Runner:
         fresh.add("voice")
         uploader.submit(audio.name, audio)
         return served.value
+
+    async def _voice_and_music(
+        self,
+        ctx: JobContext,
+        finished: set[str],
+        fresh: set[str],
+        timings: list[StageTiming],
+        uploader: Uploader,
+    ) -> Voiceover:
+        """The voice, then the music for its length, while the images are still coming."""
+        voiceover = await self._voice(ctx, finished, fresh, timings, uploader)
+        soundtrack = music_stage.load(ctx)
+        if "music" not in finished or "voice" in fresh or soundtrack is None:
+            async with self.record(ctx.job_id, "music", timings) as run:
+                soundtrack = await music_stage.run(
+                    ctx,
+                    self.providers.sounds,
+                    seconds=voiceover.duration,
+                    fetch_audio=self.providers.fetch_audio,
+                )
+                run.provider = soundtrack.music_provider or "none"
+            fresh.add("music")
+        for path in music_stage.asset_files(soundtrack):
+            uploader.submit(path.name, path)
+        return voiceover
 
     async def _images(
         self,

@@ -1,5 +1,5 @@
 """Render stage: timeline from the word timings, the voice's loudness, one ffmpeg graph, under
-the render queue."""
+the render queue; the music stage's bed (if any) mixed under the voice."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 from ..models import RenderSpec, Voiceover
 from ..queue import RenderQueue
 from ..render import RenderResult, plan_cuts, render_reel, resolve_ffmpeg
+from . import music
 from .base import JobContext
 from .subtitles import FONTS_DIR
 
@@ -28,12 +29,15 @@ async def run(
     queue: RenderQueue,
 ) -> RenderResult:
     cuts, total_frames = plan_cuts(voiceover.words, images, voiceover.duration)
+    soundtrack = music.load(ctx)
     spec = RenderSpec(
         cuts=cuts,
         audio_path=audio,
         subtitles_path=subtitles,
         total_frames=total_frames,
         out_path=ctx.path(REEL),
+        # The music stage's bed, when it ran and made one: mixed under the voice.
+        bed=soundtrack.bed if soundtrack is not None else None,
     )
 
     async def on_position(position: int) -> None:
