@@ -325,6 +325,7 @@ class Runner:
         voiceover = await self._voice(ctx, finished, fresh, timings, uploader)
         soundtrack = music_stage.load(ctx)
         if "music" not in finished or "voice" in fresh or soundtrack is None:
+            await uploader.forget(music_stage.MUSIC, music_stage.SFX_FOLDER)
             async with self.record(ctx.job_id, "music", timings) as run:
                 soundtrack = await music_stage.run(
                     ctx,
@@ -334,8 +335,8 @@ class Runner:
                 )
                 run.provider = soundtrack.music_provider or "none"
             fresh.add("music")
-        for path in music_stage.asset_files(soundtrack):
-            uploader.submit(path.name, path)
+        for name, path in music_stage.assets(soundtrack):
+            uploader.submit(name, path)
         return voiceover
 
     async def _images(

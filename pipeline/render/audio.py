@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,20 +103,11 @@ def parse_ebur128(stderr: str, instance: str | None = None) -> LoudnessReport:
     return LoudnessReport(integrated, peak, lra)
 
 
-async def run_ebur128(
-    src: Path,
-    graph: str,
-    *,
-    binary: str,
-    timeout: float,
-    what: str,
-    inputs: Sequence[str] = (),
-) -> str:
-    """Run ``graph`` (a -filter_complex on ``src`` and any further ``inputs`` arguments,
-    output [out]) for its ebur128 stderr. Unreadable input, or input without audio, raises
-    :class:`RenderError` (``loudness``)."""
+async def run_ebur128(src: Path, graph: str, *, binary: str, timeout: float, what: str) -> str:
+    """Run ``graph`` (a -filter_complex on ``src``, output [out]) for its ebur128 stderr.
+    Unreadable input, or input without audio, raises :class:`RenderError` (``loudness``)."""
     run = await capture_ffmpeg(
-        ["-nostats", "-i", file_url(src), *inputs, "-filter_complex", graph]
+        ["-nostats", "-i", file_url(src), "-filter_complex", graph]
         + ["-map", "[out]", "-f", "null", "-"],
         binary=binary,
         timeout=timeout,

@@ -20,7 +20,7 @@ from pathlib import Path
 from pipeline.models import RenderSpec
 from pipeline.render.audio import AUDIO_BUDGET, aac_args
 from pipeline.render.ffmpeg import escape_filter_path, file_url
-from pipeline.render.mix import Bed, mix_graph
+from pipeline.render.mix import Bed, audio_graph
 from pipeline.render.narration import INITIAL_CEILING_DB
 from pipeline.render.stills import Motion
 
@@ -147,12 +147,9 @@ def build_render_args(
         audio = ["-map", f"{audio_index}:a:0", "-filter:a", audio_filter]
     else:
         inputs += bed.input_args()
-        mix = mix_graph(
-            bed, voices=["voice"], outs=["mix"], first_input=audio_index + 1, ceiling_db=ceiling_db
-        )
-        audio_graph = ";".join([f"[{audio_index}:a:0]{audio_filter}[voice]", *mix])
-        logger.debug("audio graph:\n%s", audio_graph)
-        audio = ["-filter_complex", audio_graph, "-map", "[mix]"]
+        mixing = audio_graph(audio_index, audio_filter, bed, ceiling_db)
+        logger.debug("audio graph:\n%s", mixing)
+        audio = ["-filter_complex", mixing, "-map", "[mix]"]
     return [
         "-y",
         *inputs,

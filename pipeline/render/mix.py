@@ -1,16 +1,20 @@
 """The music bed under the narration: the filtergraph that ducks, places and mixes it.
 
-The same graph text serves the loudness analysis (several voice gains at once, each mixed
-with its own copy of the bed) and the render, so the mix that is measured is the mix that is
-encoded. Per voice stream:
+Per voice stream (the render has one; the graph is written for several):
 
 - the music, brought to its bed level, looped and cut to the reel, faded in and out, goes
   through ``sidechaincompress`` keyed by the voice: while words are spoken it drops by well
   over 15 dB, in pauses it comes back up;
 - the transition sound plays at every cut, its loudest point on the cut, and the hit at the
   start, under the title; neither is ducked (the cuts fall in the pauses);
-- voice, ducked music and effects are summed (no normalisation) and limited, so overlaps can
-  not push the true peak over the ceiling.
+- voice, ducked music and effects are summed (no normalisation) and limited at the voice's
+  ceiling, so overlaps can not push the true peak over it.
+
+Loudness needs no analysis of the mix: the bed sits at -26 LUFS (``BED_LUFS`` in the music
+stage), 12 LU under the voice, so in EBU R128's gating its pause blocks fall under the
+relative gate (10 LU below the voice) and do not count, while under words it is ducked by
+20 dB and more. The whole mix then measures what the voice's plan measured, within a few
+tenths of a LU (tests: -14.0 to -14.2 LUFS), and the loudness search keeps its cost.
 """
 
 from __future__ import annotations
@@ -163,3 +167,12 @@ def mix_graph(
             f"alimiter=limit={limit:.5f}:attack=2:release=40:level=false:latency=true[{out}]"
         )
     return parts
+
+
+def audio_graph(voice_input: int, voice_filters: str, bed: Bed, ceiling_db: float) -> str:
+    """The render's audio filtergraph: input ``voice_input`` through its loudness chain,
+    ``bed`` (inputs from ``voice_input + 1`` on) mixed under it, out as ``[mix]``."""
+    mix = mix_graph(
+        bed, voices=["voice"], outs=["mix"], first_input=voice_input + 1, ceiling_db=ceiling_db
+    )
+    return ";".join([f"[{voice_input}:a:0]{voice_filters}[voice]", *mix])

@@ -30,7 +30,6 @@ from pipeline.render.audio import (
     summary_of,
     voice_chain,
 )
-from pipeline.render.mix import Bed, mix_graph
 from pipeline.render.probe import MediaInfo, parse_probe
 
 logger = logging.getLogger(__name__)
@@ -76,40 +75,21 @@ class _Point:
 
 
 async def _try_gains(
-    src: Path,
-    pre_gain: float,
-    gains: list[float],
-    ceiling: float,
-    *,
-    bed: Bed | None,
-    binary: str,
-    timeout: float,
+    src: Path, pre_gain: float, gains: list[float], ceiling: float, *, binary: str, timeout: float
 ) -> list[_Point]:
-    """The chain's output (mixed with ``bed``) at each gain, from one decode and one
-    compressor."""
+    """The chain's output at each gain, all from one decode and one compressor."""
     gains = sorted(gains)
     splits = "".join(f"[c{i}]" for i in range(len(gains)))
     parts = [f"[0:a:0]{','.join(chain_front(pre_gain))},asplit={len(gains)}{splits}"]
-    measured = [f"v{i}" for i in range(len(gains))]
     for i, gain in enumerate(gains):
-        parts.append(f"[c{i}]{','.join(chain_back(gain, ceiling))}[v{i}]")
-    if bed is not None:
-        mixed = [f"m{i}" for i in range(len(gains))]
-        parts += mix_graph(bed, voices=measured, outs=mixed, first_input=1, ceiling_db=ceiling)
-        measured = mixed
-    for i, label in enumerate(measured):
         # True peak rises with gain, so the highest candidate's bounds all the others'.
         peak = ":peak=true" if i == len(gains) - 1 else ""
         # ffmpeg wants exactly one output to run; the other branches end in a sink.
         sink = "[out]" if i == 0 else ",anullsink"
-        parts.append(f"[{label}]ebur128@c{i}=framelog=quiet{peak}{sink}")
+        chain = ",".join(chain_back(gain, ceiling))
+        parts.append(f"[c{i}]{chain},ebur128@c{i}=framelog=quiet{peak}{sink}")
     stderr = await run_ebur128(
-        src,
-        ";".join(parts),
-        binary=binary,
-        timeout=timeout,
-        what=f"at {len(gains)} gains",
-        inputs=bed.input_args() if bed is not None else (),
+        src, ";".join(parts), binary=binary, timeout=timeout, what=f"at {len(gains)} gains"
     )
     try:
         points = [
@@ -202,26 +182,22 @@ def _fallback(points: list[_Point]) -> _Choice:
     return _Choice(best.gain, best.ceiling, expected)
 
 
-async def plan_voice(
-    src: Path, *, binary: str, timeout: float, bed: Bed | None = None
-) -> VoicePlan:
+async def plan_voice(src: Path, *, binary: str, timeout: float) -> VoicePlan:
     """The filter chain that brings narration ``src`` (any rate/channels) to -14 LUFS and
-    <= -1 dBTP once encoded as AAC; see the module's notes. With a ``bed``, the target is
-    the whole mix's (voice, ducked music, effects): the search measures the mix at each
-    candidate gain, and the render mixes with the plan's ceiling. A silent input gets format
+    <= -1 dBTP once encoded as AAC; see the module's notes. A silent input gets format
     conversion only; one that cannot be brought on target gets the nearest chain found,
     with a warning. ``timeout`` bounds the whole analysis; unreadable input, or input
     without audio, raises :class:`RenderError` (stage ``loudness``).
     """
     try:
         async with asyncio.timeout(timeout):
-            return await _plan(src, bed, binary=binary, timeout=timeout)
+            return await _plan(src, binary=binary, timeout=timeout)
     except TimeoutError:
         raise RenderError(f"loudness timed out after {timeout:g} s", stage="loudness") from None
 
 
 async def _search(
-    src: Path, pre_gain: float, bed: Bed | None, *, binary: str, timeout: float
+    src: Path, pre_gain: float, *, binary: str, timeout: float
 ) -> tuple[_Choice, int]:
     """The post-compressor gain and limiter ceiling that land on target, and the runs taken."""
     ceiling, peak_limit = INITIAL_CEILING_DB, MAX_TRUE_PEAK - AAC_PEAK_MARGIN
@@ -229,17 +205,11 @@ async def _search(
     points: list[_Point] = []  # at the current ceiling, by gain
     tried: list[_Point] = []
     for runs in range(1, _MAX_ANALYSES + 1):
-        found = await _try_gains(
-            src, pre_gain, gains, ceiling, bed=bed, binary=binary, timeout=timeout
-        )
+        found = await _try_gains(src, pre_gain, gains, ceiling, binary=binary, timeout=timeout)
         tried += found
         points = sorted([*points, *found], key=lambda point: point.gain)
         span = _bracket(points)
-        if span:
-            choice: _Choice | None = _interpolate(points, *span)
-        else:
-            # Under a bed the mix is no plain gain of the voice: the music stays put.
-            choice = _linear_below(points) if bed is None else None
+        choice = _interpolate(points, *span) if span else _linear_below(points)
         if choice is None:
             gains = _next_gains(points)
         elif choice.expected.true_peak > peak_limit:
@@ -254,7 +224,7 @@ async def _search(
     return _fallback(tried), _MAX_ANALYSES
 
 
-async def _plan(src: Path, bed: Bed | None, *, binary: str, timeout: float) -> VoicePlan:
+async def _plan(src: Path, *, binary: str, timeout: float) -> VoicePlan:
     stderr = await run_ebur128(
         src, "[0:a:0]ebur128=framelog=quiet[out]", binary=binary, timeout=timeout, what="source"
     )
@@ -269,7 +239,7 @@ async def _plan(src: Path, bed: Bed | None, *, binary: str, timeout: float) -> V
         silent = LoudnessReport(source, -math.inf)
         return VoicePlan(",".join(chain_front(None)), source, silent, info, gain_db=0.0)
     pre_gain = min(max(PRE_LEVEL_LUFS - source, -_MAX_GAIN_DB), _MAX_GAIN_DB)
-    chosen, runs = await _search(src, pre_gain, bed, binary=binary, timeout=timeout)
+    chosen, runs = await _search(src, pre_gain, binary=binary, timeout=timeout)
     plan = VoicePlan(
         voice_chain(pre_gain, chosen.gain, chosen.ceiling),
         source,

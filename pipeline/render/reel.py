@@ -179,13 +179,14 @@ async def _render(
     on_progress: Callable[[float], Awaitable[None]] | None,
 ) -> MediaInfo:
     """Everything that writes into ``work``; returns the probe of the finished reel."""
-    # The loudness analysis (an ffmpeg thread) runs while Pillow's threads prepare the
-    # stills: it needs only the voice and the bed, and takes it off the critical path.
-    bed = place_bed(spec)
+    # The voice's loudness analysis (an ffmpeg thread) runs while Pillow's threads prepare
+    # the stills: it needs only the voice, and takes it off the voice stage's critical path.
+    # A bed needs no analysis of its own (see pipeline.render.mix).
     (motions, timings.stills), (voice, timings.loudness) = await both(
         _timed(_prepare_stills(spec, work)),
-        _timed(plan_voice(spec.audio_path, binary=binary, timeout=_PROCESS_TIMEOUT, bed=bed)),
+        _timed(plan_voice(spec.audio_path, binary=binary, timeout=_PROCESS_TIMEOUT)),
     )
+    bed = place_bed(spec)
     _check_duration(spec, voice)
     timings.prepare = time.monotonic() - timings.started
 

@@ -43,11 +43,12 @@ logger = logging.getLogger(__name__)
 MUSIC_JSON = "music.json"
 MUSIC = "music.m4a"
 OFF = "off"
-# Levels in the mix, before ducking: the bed 9 LU under the voice's -14 LUFS, so it is heard
-# in the pauses; the effects a little under it, short enough not to tire.
-BED_LUFS = -23.0
-TRANSITION_LUFS = -24.0
-TITLE_HIT_LUFS = -22.0
+# Levels in the mix, before ducking: the bed 12 LU under the voice's -14 LUFS, heard in the
+# pauses and below EBU R128's relative gate (see pipeline.render.mix); the effects around it,
+# short enough not to tire.
+BED_LUFS = -26.0
+TRANSITION_LUFS = -26.0
+TITLE_HIT_LUFS = -24.0
 TRANSITION = ("soft airy whoosh transition, short and clean", 1.0)
 TITLE_HIT = ("soft deep cinematic hit, gentle low boom", 2.0)
 # A track this quiet is silence: no gain can make a bed of it.
@@ -141,12 +142,22 @@ def load(ctx: JobContext) -> Soundtrack | None:
     return soundtrack
 
 
-def asset_files(soundtrack: Soundtrack | None) -> list[Path]:
-    """The stage's files that go to the blob store with the job's other assets."""
+SFX_FOLDER = "sfx/"
+
+
+def assets(soundtrack: Soundtrack | None) -> list[tuple[str, Path]]:
+    """(name under the job's prefix, file) of the stage's files that go to the blob store
+    with the job's other assets: ``music.m4a`` and the effects under ``sfx/``."""
     if soundtrack is None:
         return []
     bed = soundtrack.bed
-    return [path for path in (bed.music, bed.transition, bed.title_hit) if path is not None]
+    found: list[tuple[str, Path]] = []
+    if bed.music is not None:
+        found.append((MUSIC, bed.music))
+    for effect in (bed.transition, bed.title_hit):
+        if effect is not None:
+            found.append((f"{SFX_FOLDER}{effect.name}", effect))
+    return found
 
 
 async def run(
@@ -303,7 +314,8 @@ __all__ = [
     "MUSIC_JSON",
     "OFF",
     "SoundMaker",
-    "asset_files",
+    "SFX_FOLDER",
+    "assets",
     "load",
     "looks_like_audio",
     "mood_of",

@@ -36,8 +36,8 @@ def assets(ctx: JobContext, images: list[list[ImageCandidate]]) -> list[tuple[st
         ("subs.ass", ctx.path("subs.ass")),
         ("thumb.jpg", ctx.path("thumb.jpg")),
     ]
-    # The music and effect sounds the reel was mixed with, under their work-folder names.
-    items += [(path.name, path) for path in music.asset_files(music.load(ctx))]
+    # The music and effect sounds the reel was mixed with.
+    items += music.assets(music.load(ctx))
     for scene, options in enumerate(images):
         for index, candidate in enumerate(options):
             items.append((image_name(scene, index, candidate.path), candidate.path))
