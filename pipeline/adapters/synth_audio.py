@@ -241,13 +241,16 @@ def synth_bed(mood: str, seed: int, seconds: float) -> np.ndarray:
         _bar_layers(track, bar, _chord_notes(recipe.root, offset, minor), recipe, rng)
     music = _tile(_room(_wrap(track, loop_bars * bar_n), rng), total)
     pulse = _tile(_room(_pulse(bar_n, rng), rng), total)
-    bars = total / bar_n
+    # The pulse: in after two bars (over an eighth), out at the start of the last whole bar
+    # (over 30 ms, before that bar's kick), so it never stops mid-sound.
+    on, off = 2 * bar_n, (int(np.ceil(total / bar_n)) - 1) * bar_n
     mask = np.zeros(total)
-    fade = bar_n // 8
-    on, off = 2 * bar_n, int(max(bars - 1, 2) * bar_n)
-    if off > on:
-        mask[on:off] = 1.0
-        mask[on : on + fade] = np.linspace(0, 1, min(fade, off - on))
+    mask[on:off] = 1.0
+    ramp_in = len(mask[on : min(on + bar_n // 8, off)])
+    mask[on : on + ramp_in] = np.linspace(0, 1, ramp_in)
+    ramp_out = min(int(0.03 * RATE), max(off - on - ramp_in, 0))
+    if ramp_out and off <= total:
+        mask[off - ramp_out : off] *= np.linspace(1, 0, ramp_out)
     out = music + mask * pulse
     peak = float(np.max(np.abs(out))) or 1.0
     return out * (0.5 / peak)
