@@ -14,7 +14,7 @@ Loudness needs no analysis of the mix: the bed sits at -26 LUFS (``BED_LUFS`` in
 stage), 12 LU under the voice, so in EBU R128's gating its pause blocks fall under the
 relative gate (10 LU below the voice) and do not count, while under words it is ducked by
 20 dB and more. The whole mix then measures what the voice's plan measured, within a few
-tenths of a LU (tests: -14.0 to -14.2 LUFS), and the loudness search keeps its cost.
+tenths of a LU (measured -14.0 to -14.3 LUFS), and the loudness search keeps its cost.
 """
 
 from __future__ import annotations
