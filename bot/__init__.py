@@ -1,8 +1,10 @@
 """Chat fronts, thin: parse input, call the studio, present results.
 
-``serve`` runs the configured fronts in one event loop until SIGINT or SIGTERM (or ``stop``):
-Telegram today; Discord and the scheduler join here. Front libraries are imported only when
-serving, so ``bot.presenters`` stays cheap to import.
+``serve`` builds one ``App`` and one ``Studio`` and runs every front that has a token in one
+event loop (Telegram, Discord; the scheduler joins here), so per-job locks, limits and the
+render queue are shared. It runs until SIGINT or SIGTERM (or ``stop``); a front that ends on
+its own (a refused token) stops the others. Front libraries are imported only when serving,
+so ``bot.presenters`` stays cheap to import.
 """
 
 from __future__ import annotations
@@ -12,31 +14,56 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 from pipeline.settings import Settings
 
+if TYPE_CHECKING:
+    from pipeline.app import App
+    from pipeline.studio import Studio
+
 logger = logging.getLogger(__name__)
+
+TOKENS = {
+    "telegram": "REELFACTORY_TELEGRAM_BOT_TOKEN",
+    "discord": "REELFACTORY_DISCORD_BOT_TOKEN",
+}
 
 
 class MissingSettings(Exception):
     """Serving needs settings that are not there; the message names them."""
 
 
+class Front(Protocol):
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
+def configured_fronts(settings: Settings) -> list[str]:
+    fronts = []
+    if settings.telegram.bot_token is not None:
+        fronts.append("telegram")
+    if settings.discord.bot_token is not None:
+        fronts.append("discord")
+    return fronts
+
+
 def missing_settings(settings: Settings) -> list[str]:
-    return [] if settings.telegram_bot_token else ["REELFACTORY_TELEGRAM_BOT_TOKEN"]
+    """The settings to set when no front is configured; empty when one is."""
+    return [] if configured_fronts(settings) else list(TOKENS.values())
 
 
 async def serve(
     settings: Settings, *, stop: asyncio.Event | None = None, handle_signals: bool = True
 ) -> None:
-    if missing := missing_settings(settings):
+    names = configured_fronts(settings)
+    if not names:
         raise MissingSettings(
-            f"serve needs {', '.join(missing)} (the bot token from @BotFather); "
-            "REELFACTORY_TELEGRAM_API_BASE may point at another Bot API server"
+            f"serve needs at least one of {' or '.join(TOKENS.values())} (a bot token from "
+            "Telegram's @BotFather or the Discord developer portal)"
         )
-    from bot.telegram import TelegramFront
     from pipeline.app import App
     from pipeline.providers import build
+    from pipeline.studio import Studio
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -51,11 +78,38 @@ async def serve(
             await providers.aclose()
             raise
         async with app:
-            logger.info("serving with providers %s", providers.describe())
-            await TelegramFront(app).run(stop)
+            studio = Studio(app)
+            fronts = [_front(name, app, studio) for name in names]
+            logger.info("serving %s with providers %s", ", ".join(names), providers.describe())
+            await _run_all(fronts, stop)
     finally:
         for number in signals:
             loop.remove_signal_handler(number)
+
+
+def _front(name: str, app: App, studio: Studio) -> Front:
+    if name == "telegram":
+        from bot.telegram import TelegramFront
+
+        return TelegramFront(app, studio=studio)
+    from bot.discord import DiscordFront
+
+    return DiscordFront(app, studio=studio)
+
+
+async def _run_all(fronts: list[Front], stop: asyncio.Event) -> None:
+    """Run the fronts side by side until ``stop``; one that fails stops the others, which
+    still shut down cleanly, and its error is raised."""
+
+    async def guarded(front: Front) -> None:
+        try:
+            await front.run(stop)
+        finally:
+            stop.set()
+
+    async with asyncio.TaskGroup() as group:
+        for front in fronts:
+            group.create_task(guarded(front), name=f"front:{type(front).__name__}")
 
 
 def _stopper(stop: asyncio.Event, number: signal.Signals) -> Callable[[], None]:
@@ -68,13 +122,15 @@ def _stopper(stop: asyncio.Event, number: signal.Signals) -> Callable[[], None]:
 
 def main() -> int:
     """``python -m bot``: 0 after a clean stop, 2 when settings are missing, 1 on a failure."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    from pipeline.logs import setup_logging
+
+    setup_logging(logging.INFO)
     settings = Settings()
-    if not missing_settings(settings):
-        import bot.telegram  # noqa: F401  (the heavy imports, before the loop starts)
+    # The heavy imports, before the loop starts.
+    if settings.telegram.bot_token is not None:
+        import bot.telegram  # noqa: F401
+    if settings.discord.bot_token is not None:
+        import bot.discord  # noqa: F401
     try:
         asyncio.run(serve(settings))
     except MissingSettings as exc:
@@ -86,4 +142,4 @@ def main() -> int:
     return 0
 
 
-__all__ = ["MissingSettings", "main", "missing_settings", "serve"]
+__all__ = ["MissingSettings", "configured_fronts", "main", "missing_settings", "serve"]

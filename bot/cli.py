@@ -17,8 +17,10 @@ logger = logging.getLogger(__name__)
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    serve = commands.add_parser("serve", help="run the Telegram bot")
-    serve.set_defaults(run=run)
+    serve = commands.add_parser(
+        "serve", help="run every configured front (Telegram, Discord) in one process"
+    )
+    serve.set_defaults(run=run, long_running=True)
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:

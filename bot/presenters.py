@@ -15,6 +15,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from locales import Translator
+from pipeline.delivery import PostForm, Published
 from pipeline.errors import ReelError
 from pipeline.models import ProgressEvent, Script
 from pipeline.studio import Stats
@@ -51,6 +52,35 @@ class HtmlMarkup:
 
 
 HTML = HtmlMarkup()
+
+
+class MarkdownMarkup:
+    """Discord's Markdown: user text shows as typed, never as formatting, links, headings,
+    lists, code or mentions. Every character Markdown gives a meaning is backslash-escaped
+    (Discord shows ``\\*`` as ``*``); ``@everyone``, ``@here`` and ``<@id>``/``<@&id>``/
+    ``<#id>`` are broken with a zero-width space or an escaped ``<``, so they show as text even
+    where a client would highlight them. (Pings are off anyway: AllowedMentions.none().)"""
+
+    SPECIAL = frozenset("\\*_~`|>#-[]()<:!.+=")
+
+    def escape(self, text: str) -> str:
+        escaped = "".join(f"\\{c}" if c in self.SPECIAL else c for c in text)
+        # @everyone / @here: a zero-width joiner after the @ keeps them from being mentions.
+        return escaped.replace("@everyone", "@\u200beveryone").replace("@here", "@\u200bhere")
+
+    def bold(self, text: str) -> str:
+        return f"**{self.escape(text)}**"
+
+    def italic(self, text: str) -> str:
+        return f"*{self.escape(text)}*"
+
+    def link(self, label: str, url: str) -> str:
+        # <...> around the URL: no embed preview; spaces, ')' and '>' would end it early.
+        safe = url.replace(" ", "%20").replace(")", "%29").replace(">", "%3E")
+        return f"[{self.escape(label)}](<{safe}>)"
+
+
+MARKDOWN = MarkdownMarkup()
 
 
 # --- errors -----------------------------------------------------------------------------
@@ -128,6 +158,16 @@ def sheet_caption(script: Script, t: Translator, m: Markup) -> str:
     return f"{m.bold(script.title[:300])}\n\n{m.escape(t('sheet.hint'))}"
 
 
+MB = 1024 * 1024
+
+
+def reel_note(form: PostForm, published: Published, limit: int, t: Translator) -> str:
+    """Plain text that goes before the caption when the link is sent instead of the video."""
+    if form is PostForm.RESENT:
+        return t("reel.resent")
+    return t("reel.too_big", size=round(published.bytes / MB), limit=round(limit / MB))
+
+
 def reel_caption(
     script: Script, url: str | None, t: Translator, m: Markup, *, limit: int = 1024
 ) -> str:
@@ -165,7 +205,7 @@ class ProgressBoard:
 
     def update(self, event: ProgressEvent) -> None:
         if event.stage == "queued":
-            self.position = int(event.detail) if event.detail.isdigit() else None
+            self.position = event.position
             return
         if event.stage == "done":
             self.finished = True

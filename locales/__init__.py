@@ -73,10 +73,20 @@ class _Lenient(dict[str, object]):
 
 
 class Translator:
-    """Messages of one locale. Call it with a key and the message's parameters."""
+    """Messages of one locale. Call it with a key and the message's parameters.
 
-    def __init__(self, locale: str) -> None:
+    ``defaults`` fill parameters a front knows and a message only names: how the front spells
+    its commands (``{cmd_script}`` is ``/script`` on Telegram, ``/reel script:`` on Discord),
+    so one catalog serves every front.
+    """
+
+    def __init__(self, locale: str, defaults: Mapping[str, str] | None = None) -> None:
         self.locale = negotiate(locale)
+        self.defaults: Mapping[str, str] = dict(defaults or {})
+
+    def switch(self, locale: str) -> Translator:
+        """The same front's messages in another locale."""
+        return Translator(locale, self.defaults)
 
     def __call__(self, key: str, /, **params: object) -> str:
         template = catalog(self.locale).get(key)
@@ -85,7 +95,7 @@ class Translator:
             if template is None:
                 logger.warning("no message %r in any catalog", key)
                 return key
-        return template.format_map(_Lenient(params))
+        return template.format_map(_Lenient({**self.defaults, **params}))
 
     def has(self, key: str) -> bool:
         return key in catalog(DEFAULT_LOCALE)
@@ -95,8 +105,12 @@ class Translator:
 
 
 @cache
-def translator(locale: str) -> Translator:
-    return Translator(locale)
+def _translator(locale: str, defaults: tuple[tuple[str, str], ...]) -> Translator:
+    return Translator(locale, dict(defaults))
+
+
+def translator(locale: str, defaults: Mapping[str, str] | None = None) -> Translator:
+    return _translator(negotiate(locale), tuple(sorted((defaults or {}).items())))
 
 
 def keys(locales: Iterable[str] = LOCALES) -> dict[str, set[str]]:

@@ -10,7 +10,9 @@ Pure functions, no SDKs: adapters turn their vendor's answer into plain lists fi
 
 from __future__ import annotations
 
+import io
 import unicodedata
+import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -225,3 +227,12 @@ def _share(lo: float, hi: float, weights: Sequence[int]) -> list[Span]:
         spans.append((cursor, end))
         cursor = end
     return spans
+
+
+def wav_duration(audio: bytes) -> float | None:
+    """Seconds of a WAV file's audio, or None if the bytes are not a readable WAV."""
+    try:
+        with wave.open(io.BytesIO(audio)) as reader:
+            return reader.getnframes() / reader.getframerate()
+    except (wave.Error, EOFError, ZeroDivisionError):
+        return None

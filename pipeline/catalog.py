@@ -4,17 +4,87 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# espeak-ng voice per narration language (names from espeak-ng-data/lang).
-ESPEAK_VOICES: dict[str, str] = {
-    "en": "en-us",
-    "ru": "ru",
-    "es": "es",
-    "de": "de",
-    "fr": "fr-fr",
-    "it": "it",
-    "pt": "pt-br",
+
+@dataclass(frozen=True, slots=True)
+class ElevenLabsModel:
+    """An ElevenLabs TTS model: the languages it speaks, and whether it takes ``language_code``
+    (ISO 639-1, which fixes the language instead of guessing it from the text)."""
+
+    languages: frozenset[str]
+    takes_language_code: bool
+
+
+# The 29 languages of the v2 models (ISO 639-1, "fil" for Filipino).
+_ELEVENLABS_V2_LANGUAGES = frozenset(
+    {
+        "en", "ja", "zh", "de", "hi", "fr", "ko", "pt", "it", "es", "id", "nl", "tr", "fil", "pl",
+        "sv", "bg", "ro", "ar", "cs", "el", "fi", "hr", "ms", "sk", "da", "ta", "uk", "ru",
+    }
+)  # fmt: skip
+# The SDK says ``language_code`` "is not supported for multilingual_v2 models": ignored by the
+# service, or (one report) refused with a 400. It is sent only to models that take it.
+ELEVENLABS_MODELS: dict[str, ElevenLabsModel] = {
+    "eleven_multilingual_v2": ElevenLabsModel(_ELEVENLABS_V2_LANGUAGES, takes_language_code=False),
+    "eleven_flash_v2_5": ElevenLabsModel(
+        _ELEVENLABS_V2_LANGUAGES | {"hu", "no", "vi"}, takes_language_code=True
+    ),
 }
-LANGUAGES = tuple(ESPEAK_VOICES)
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageVoices:
+    """Who can speak one narration language, per voice engine; the first voice is the default.
+
+    ElevenLabs and Gemini voices are multilingual (the same voice reads every language);
+    espeak-ng has a voice per language and accent (names from espeak-ng-data/lang).
+    """
+
+    espeak: tuple[str, ...]
+    elevenlabs: tuple[str, ...]
+    elevenlabs_language_code: str
+    gemini: tuple[str, ...]
+
+
+# Premade ElevenLabs voices (all speak the multilingual models' languages) and their names.
+ELEVENLABS_VOICE_NAMES: dict[str, str] = {
+    "21m00Tcm4TlvDq8ikWAM": "Rachel",
+    "EXAVITQu4vr4xnSDxMaL": "Sarah",
+    "pNInz6obpgDQGcFmaJgB": "Adam",
+    "ErXwobaYiN019PkySvjV": "Antoni",
+}
+ELEVENLABS_DEFAULT_VOICE = "21m00Tcm4TlvDq8ikWAM"
+# The prebuilt voices of Gemini TTS, which detects the language from the text.
+GEMINI_VOICES = (
+    "Kore", "Puck", "Charon", "Aoede", "Fenrir", "Leda", "Zephyr", "Orus", "Callirrhoe",
+    "Autonoe", "Enceladus", "Iapetus", "Umbriel", "Algieba", "Despina", "Erinome", "Algenib",
+    "Rasalgethi", "Laomedeia", "Achernar", "Alnilam", "Schedar", "Gacrux", "Pulcherrima",
+    "Achird", "Zubenelgenubi", "Vindemiatrix", "Sadachbia", "Sadaltager", "Sulafat",
+)  # fmt: skip
+GEMINI_DEFAULT_VOICE = "Kore"
+
+
+def _voices(language: str, *espeak: str) -> LanguageVoices:
+    return LanguageVoices(
+        espeak=espeak,
+        elevenlabs=tuple(ELEVENLABS_VOICE_NAMES),
+        elevenlabs_language_code=language,
+        gemini=GEMINI_VOICES,
+    )
+
+
+VOICES: dict[str, LanguageVoices] = {
+    "en": _voices("en", "en-us", "en", "en-gb-x-rp", "en-gb-scotland"),
+    "ru": _voices("ru", "ru", "ru-lv"),
+    "es": _voices("es", "es", "es-419"),
+    "de": _voices("de", "de"),
+    # espeak-ng's French voice is "fr" (France); "fr-fr" is not a voice name it knows.
+    "fr": _voices("fr", "fr", "fr-be", "fr-ch"),
+    "it": _voices("it", "it"),
+    "pt": _voices("pt", "pt-br", "pt"),
+}
+LANGUAGES = tuple(VOICES)
+# espeak-ng's default voice per narration language.
+ESPEAK_VOICES: dict[str, str] = {language: voices.espeak[0] for language, voices in VOICES.items()}
 
 GEMINI_SCRIPT_MODEL = "gemini-3-flash-preview"
 GEMINI_TTS_MODEL = "gemini-2.5-flash-preview-tts"
@@ -22,8 +92,6 @@ GEMINI_IMAGE_MODEL = "gemini-2.5-flash-image"
 GROQ_CHAT_MODEL = "meta-llama/llama-4-maverick-17b-128e-instruct"
 GROQ_WHISPER_MODEL = "whisper-large-v3-turbo"
 ELEVENLABS_TTS_MODEL = "eleven_multilingual_v2"
-ELEVENLABS_DEFAULT_VOICE = "21m00Tcm4TlvDq8ikWAM"
-GEMINI_DEFAULT_VOICE = "Kore"
 
 FONT_BOLD = "NotoSans-Bold.ttf"
 FONT_REGULAR = "NotoSans-Regular.ttf"

@@ -15,31 +15,12 @@ from datetime import UTC, datetime, time, timedelta
 
 from storage import UsageRepository
 
-from .errors import ReelError
+from .errors import QuotaExceeded, RateLimited
 
 logger = logging.getLogger(__name__)
 
 DRAFT, RENDER = "draft", "render"
 HOUR = timedelta(hours=1)
-
-
-class LimitReached(ReelError):
-    """A user reached a limit; ``params`` carry ``limit`` and ``reset`` (an aware datetime)."""
-
-    code = "error.limit"
-
-    def __init__(self, message: str, *, limit: int, reset: datetime) -> None:
-        super().__init__(message, params={"limit": limit, "reset": reset})
-        self.limit = limit
-        self.reset = reset
-
-
-class RateLimited(LimitReached):
-    code = "error.rate_limited"
-
-
-class QuotaExceeded(LimitReached):
-    code = "error.quota"
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,13 +127,29 @@ class RenderSpec(BaseModel):
     bed: AudioBed | None = None
 
 
+class Stage(StrEnum):
+    """A job's stages (each recorded as a stage run), and the moments progress reports that
+    are not stages of their own: waiting in the render queue, uploading, done."""
+
+    SCRIPT = "script"
+    IMAGES = "images"
+    VOICE = "voice"
+    SUBTITLES = "subtitles"
+    RENDER = "render"
+    PUBLISH = "publish"
+    QUEUED = "queued"
+    UPLOAD = "upload"
+    DONE = "done"
+
+
 @dataclass(frozen=True, slots=True)
 class ProgressEvent:
-    """Emitted by the runner; fronts turn it into a bar or an edited chat message."""
+    """Emitted by the runner; fronts turn it into a bar or an edited chat message.
+    ``position`` is the place in the render queue (1 is next) while ``stage`` is QUEUED."""
 
     stage: str
     fraction: float | None = None
-    detail: str = ""
+    position: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

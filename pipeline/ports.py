@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
@@ -48,3 +50,43 @@ class BlobStore(Protocol):
     async def url(self, key: str) -> str: ...
 
     async def exists(self, key: str) -> bool: ...
+
+
+# --- trending topics (the daily run picks its topics from a chain of these)
+
+
+@dataclass(frozen=True, slots=True)
+class NewsItem:
+    """A headline that explains why a topic trends; context for the script, never narrated."""
+
+    title: str
+    url: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """One trending topic as a source reported it.
+
+    ``traffic`` is the source's own measure (Wikipedia: yesterday's page views; Google Trends:
+    the approximate searches, ``traffic_label`` keeps its wording, e.g. "1000+"). ``extract``
+    is a short summary, ``news`` the headlines behind it; both go to the script writer.
+    """
+
+    title: str
+    source: str  # the TrendSource's name: wikipedia | google_trends | list
+    language: str
+    traffic: int | None = None
+    traffic_label: str = ""
+    extract: str = ""
+    url: str = ""
+    news: tuple[NewsItem, ...] = ()
+
+
+class TrendSource(Protocol):
+    name: str
+
+    async def trends(self, day: date, *, language: str) -> list[Trend]:
+        """Topics trending on ``day`` for readers of ``language``, most popular first.
+        Raises ProviderError when the source cannot answer (the chain moves on)."""
+        ...

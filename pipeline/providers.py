@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
+from . import language_id
 from .adapters.cards import CardSource
 from .adapters.espeak import EspeakSynth
 from .adapters.local_fs import LocalBlobStore
@@ -149,6 +150,7 @@ def preload(settings: Settings, parts: tuple[Part, ...]) -> None:
         modules.append("pipeline.tts_cache")
         if keys.eleven:
             modules.append("pipeline.adapters.elevenlabs")
+            modules.append("pipeline.adapters.elevenlabs_alignment")
             modules.append("pipeline.adapters.elevenlabs_audio")
         if keys.search:
             modules.append("pipeline.adapters.google_search")
@@ -156,6 +158,9 @@ def preload(settings: Settings, parts: tuple[Part, ...]) -> None:
         modules.append("pipeline.adapters.r2")
     for module in modules:
         importlib.import_module(module)
+    if "script" in parts and (keys.gemini or keys.groq):
+        # Drafts are checked for their language; the model takes ~0.5 s to load.
+        language_id.load()
 
 
 def _writers(providers: Providers, settings: Settings, keys: _Keys) -> None:
@@ -181,6 +186,14 @@ def _voices(providers: Providers, settings: Settings, keys: _Keys) -> None:
     from .tts_cache import CachedSynth
 
     timeout, attempts = settings.provider_timeout, settings.provider_retries
+    # Forced alignment first: it aligns the known script; Whisper transcribes and matches back.
+    if keys.eleven:
+        from .adapters.elevenlabs_alignment import ElevenLabsAligner
+
+        forced = ElevenLabsAligner(
+            keys.eleven, base_url=settings.elevenlabs_base_url, timeout=timeout, attempts=attempts
+        )
+        providers.aligners.append(_closing(providers, forced))
     if keys.groq:
         from .adapters.groq import GroqWhisperAligner
 
@@ -201,8 +214,11 @@ def _voices(providers: Providers, settings: Settings, keys: _Keys) -> None:
             )
         elif name == "gemini" and keys.gemini:
             if not providers.aligners:
-                # Gemini TTS gives no word timings; without Whisper there are no subtitles.
-                logger.info("voice: gemini TTS skipped (it needs REELFACTORY_GROQ_API_KEY)")
+                # Gemini TTS gives no word timings; without an aligner there are no subtitles.
+                logger.info(
+                    "voice: gemini TTS skipped (it needs an aligner:"
+                    " REELFACTORY_ELEVENLABS_API_KEY or REELFACTORY_GROQ_API_KEY)"
+                )
                 continue
             from .adapters.gemini import GeminiSpeech
 

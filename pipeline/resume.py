@@ -7,11 +7,9 @@ left in ``producing`` or ``queued`` (a render was asked for), runs what is unfin
 ``Runner.produce``) and hands each to the deliverer registered for its origin. Jobs waiting for
 a person (drafting, script_review, images_review) stay as they are.
 
-Delivery is at most once. A target (``delivery_target``) is claimed in the ``deliveries``
-table before the deliverer posts, and confirmed after. A process that dies between the two
-leaves a ``sending`` claim: the post may or may not have gone out, and it is never tried again
-automatically; the job is marked failed with a message that says so. The trade-off: in that
-rare window a user may get nothing rather than the same reel twice, and an admin can see why.
+Delivery is at most once (see ``pipeline.delivery``): a process that died mid-post leaves a
+``sending`` claim, and the resumed job sends the reel's link in a short message instead of
+the video, so the user gets the reel whichever way the kill fell.
 """
 
 from __future__ import annotations
@@ -21,30 +19,26 @@ import hashlib
 import logging
 import shutil
 import unicodedata
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 
-from storage import DeliveryRepository, JobRecord
+from storage import JobRecord
 from storage.jobs_queries import JobQueries
 
 from .app import App
-from .errors import ReelError
+from .artifacts import CLI_OUTPUTS
+from .delivery import Deliverer, Post, deliver
+from .errors import JobBusy, ReelError
 from .models import JobState
 from .ports import ProgressCallback
-from .runner import JobBusy, Production
+from .runner import Production
 from .stages.images import CANDIDATES_PER_SCENE
 
 __all__ = [
-    "CLI_OUTPUTS",
-    "Deliverer",
-    "DeliveryInterrupted",
-    "NotSent",
     "RESUMABLE",
     "cli_deliverer",
     "cli_key",
-    "deliver",
-    "delivery_target",
     "message_key",
     "produce_and_deliver",
     "resume_jobs",
@@ -53,29 +47,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Deliverer = Callable[[JobRecord, Production], Awaitable[None]]
-"""Posts a finished job where it belongs: ``(job, production)``, where ``production.result``
-holds ``reel_url``, ``thumb_url``, ``prefix`` and ``duration`` and ``production.work`` the
-files (``reel.mp4``, ``thumb.jpg``...). Return once posted. Raise ``NotSent`` when the platform
-refused the post (nothing went out); any other exception means the outcome is unknown."""
-
 RESUMABLE = (JobState.PRODUCING, JobState.QUEUED)
-CLI_OUTPUTS = ("reel.mp4", "thumb.jpg", "subs.ass", "script.json", "timings.json")
 # Jobs resumed side by side; renders queue anyway, this bounds the voice and image work.
 RESUME_CONCURRENCY = 4
-
-
-class NotSent(ReelError):
-    """A deliverer's way to say the post surely did not go out (the platform answered with an
-    error): the claim is released, so a later, deliberate retry may post."""
-
-    code = "error.not_sent"
-
-
-class DeliveryInterrupted(ReelError):
-    """An earlier delivery to this target stopped half-way; it is not tried again."""
-
-    code = "error.delivery_interrupted"
 
 
 # --- idempotency keys: the same key never makes a second job (jobs.idempotency_key is UNIQUE)
@@ -104,81 +78,9 @@ def cli_key(script: bytes, out: Path, *, style: str, voice: str | None, language
     return f"cli:{digest.hexdigest()[:32]}"
 
 
-# --- delivery
-
-
-def delivery_target(job: JobRecord) -> str:
-    """The claim's name: ``telegram:<chat>``, ``discord:<channel>``, ``cli``, ``scheduled``."""
-    return f"{job.origin}:{job.chat_id}" if job.chat_id else job.origin
-
-
 def candidates_for(job: JobRecord) -> int:
     """Images per scene: a choice for people who review them, one where nobody does."""
     return 1 if job.origin in ("cli", "scheduled") else CANDIDATES_PER_SCENE
-
-
-async def deliver(
-    app: App,
-    job: JobRecord,
-    production: Production,
-    deliverer: Deliverer,
-    *,
-    retry_unknown: bool = False,
-) -> None:
-    """Post ``job`` once through ``deliverer``, then mark it delivered.
-
-    A target already confirmed is not posted again. One claimed but never confirmed (its
-    process died mid-post) fails the job with DeliveryInterrupted, unless ``retry_unknown``:
-    a person asking again (re-running ``render``) may accept a second post.
-    """
-    async with app.runner.exclusive(job.id):
-        deliveries = DeliveryRepository(app.db)
-        target = delivery_target(job)
-        if not await deliveries.claim(job.id, target):
-            earlier = next(d for d in await deliveries.for_job(job.id) if d.target == target)
-            if earlier.state == "sent":
-                await app.jobs.set_state(job.id, JobState.DELIVERED)
-                return
-            if not retry_unknown:
-                when = f"{earlier.started_at:%Y-%m-%d %H:%M:%S}"
-                error = DeliveryInterrupted(
-                    f"delivery to {target} stopped half-way at {when} UTC; "
-                    "it is not posted again (at most once)"
-                )
-                await app.jobs.set_state(job.id, JobState.FAILED, error=str(error))
-                raise error
-            await deliveries.release(job.id, target)
-            await deliveries.claim(job.id, target)
-        # Once the post has started, a shutdown must not cut in between the platform taking
-        # it and our record of that: the post and its bookkeeping finish, then the
-        # cancellation goes on. (A crash can still cut in: the claim then stays "sending".)
-        posting = asyncio.ensure_future(_post(app, job, production, deliverer, target))
-        try:
-            await asyncio.shield(posting)
-        except asyncio.CancelledError:
-            await asyncio.wait([posting])
-            if not posting.cancelled():
-                posting.exception()  # seen: the cancellation is what goes on
-            raise
-
-
-async def _post(
-    app: App, job: JobRecord, production: Production, deliverer: Deliverer, target: str
-) -> None:
-    deliveries = DeliveryRepository(app.db)
-    try:
-        await deliverer(job, production)
-    except NotSent as exc:
-        await deliveries.release(job.id, target)
-        await app.jobs.set_state(job.id, JobState.FAILED, error=f"not delivered: {exc}")
-        raise
-    except Exception as exc:
-        await app.jobs.set_state(
-            job.id, JobState.FAILED, error=f"delivery outcome unknown: {exc}"[:2000]
-        )
-        raise
-    await deliveries.confirm(job.id, target)
-    await app.jobs.set_state(job.id, JobState.DELIVERED)
 
 
 async def produce_and_deliver(
@@ -199,7 +101,7 @@ async def produce_and_deliver(
         production = await app.runner.produce(job_id, progress, candidates=count)
         published = await app.jobs.get(job_id)
         assert published is not None
-        await deliver(app, published, production, deliverer, retry_unknown=retry_unknown)
+        await deliver(app, published, production.published, deliverer, retry_unknown=retry_unknown)
         return production
 
 
@@ -256,12 +158,13 @@ def cli_deliverer(app: App) -> Deliverer:
     """Copies a job's outputs to the folder it was created with (``jobs.deliver_to.out``)."""
     queries = JobQueries(app.db)
 
-    async def copy(job: JobRecord, production: Production) -> None:
-        out = (await queries.deliver_to(job.id) or {}).get("out")
+    async def copy(post: Post) -> None:
+        work = post.published.reel.parent
+        out = (await queries.deliver_to(post.job.id) or {}).get("out")
         if not out:
-            logger.warning("job %s names no output folder; see %s", job.id, production.work)
+            logger.warning("job %s names no output folder; see %s", post.job.id, work)
             return
-        await asyncio.to_thread(copy_outputs, production.work, Path(out))
+        await asyncio.to_thread(copy_outputs, work, Path(out))
 
     return copy
 

@@ -28,15 +28,18 @@ from storage import JobRecord, JobRepository, StageRunRepository, UploadReposito
 from storage.jobs_queries import JobQueries
 from storage.repositories import now
 
+from .artifacts import REEL, SCRIPT, SUBTITLES, THUMB, THUMB_SMALL
 from .catalog import DEFAULT_STYLE, STYLES
 from .cleanup import sweep_partials, try_lock
 from .concurrency import both
-from .errors import ReelError, StageError
+from .delivery import Published
+from .errors import JobBusy, ReelError, StageError
 from .models import (
     ImageCandidate,
     JobState,
     ProgressEvent,
     Script,
+    Stage,
     StageTiming,
     VoiceChoice,
     Voiceover,
@@ -74,12 +77,6 @@ def failpoint(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-class JobBusy(ReelError):
-    """Another process (or task) is producing or delivering this job right now."""
-
-    code = "error.job_busy"
-
-
 @dataclass(slots=True)
 class StageRun:
     stage: str
@@ -98,8 +95,12 @@ class StageRun:
 class Production:
     job_id: str
     work: Path
-    result: dict[str, Any]
+    result: dict[str, Any]  # as stored on the job: links, prefix, size, dimensions, duration
     timings: list[StageTiming] = field(default_factory=list)
+
+    @property
+    def published(self) -> Published:
+        return Published.of(self.job_id, self.work, self.result)
 
 
 class Runner:
@@ -228,7 +229,7 @@ class Runner:
                     interrupted,
                     swept,
                 )
-            write_json(ctx.path("script.json"), ctx.script.model_dump(mode="json"))
+            write_json(ctx.path(SCRIPT), ctx.script.model_dump(mode="json"))
             await self.jobs.set_state(job_id, JobState.PRODUCING)
             try:
                 production = await self._stages(ctx, job, candidates)
@@ -252,14 +253,14 @@ class Runner:
             queries=self.queries,
             concurrency=self.settings.upload_concurrency,
         ) as uploader:
-            uploader.submit("script.json", ctx.path("script.json"))
+            uploader.submit(SCRIPT, ctx.path(SCRIPT))
             voiceover, candidates = await both(
                 self._voice_and_music(ctx, finished, fresh, timings, uploader),
                 self._images(ctx, finished, fresh, timings, uploader, per_scene),
             )
-            subs = ctx.path("subs.ass")
+            subs = ctx.path(SUBTITLES)
             if "subtitles" not in finished or "voice" in fresh or not subs.is_file():
-                await uploader.forget("subs.ass")
+                await uploader.forget(SUBTITLES)
                 async with self.record(ctx.job_id, "subtitles", timings) as run:
                     run.provider = "ass"
                     await ctx.report("subtitles", 0.0)
@@ -267,14 +268,15 @@ class Runner:
                         subtitles_stage.write_ass, subs, voiceover.words, ctx.style
                     )
                 fresh.add("subtitles")
-            uploader.submit("subs.ass", subs)
-            if "render" not in finished or fresh or not render_stage.load(ctx):
-                await uploader.forget(render_stage.THUMB, render_stage.REEL)
+            uploader.submit(SUBTITLES, subs)
+            facts = None if "render" not in finished or fresh else render_stage.load(ctx)
+            if facts is None:
+                await uploader.forget(THUMB, THUMB_SMALL, REEL)
                 async with self.record(ctx.job_id, "render", timings) as run:
                     run.provider = "ffmpeg"
                     # The run starts when the render does, not while it waits in the queue.
                     rendering = replace(ctx, progress=_on_first(ctx.progress, run.begin_now))
-                    await render_stage.run(
+                    facts = await render_stage.run(
                         rendering,
                         voiceover,
                         images_stage.chosen(candidates, selection),
@@ -282,14 +284,15 @@ class Runner:
                         subs,
                         self.queue,
                     )
-            uploader.submit(render_stage.THUMB, ctx.path(render_stage.THUMB))
+            uploader.submit(THUMB, ctx.path(THUMB))
+            uploader.submit(THUMB_SMALL, ctx.path(THUMB_SMALL))
             async with self.record(ctx.job_id, "publish", timings) as run:
                 run.provider = self.store.name
                 await publish_stage.settle(ctx, uploader, candidates)
                 failpoint("before_reel_upload")
                 published = await publish_stage.finish(ctx, uploader)
-        result: dict[str, Any] = {**published, "duration": voiceover.duration}
-        await ctx.report("done", 1.0)
+        result: dict[str, Any] = {**published, **facts}
+        await ctx.report(Stage.DONE, 1.0)
         return Production(ctx.job_id, ctx.work, result, timings)
 
     async def _voice(

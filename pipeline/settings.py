@@ -1,13 +1,23 @@
-"""One Settings object, built once at start-up and passed down. Env prefix REELFACTORY_."""
+"""One Settings object, built once at start-up and passed down. Env prefix REELFACTORY_.
+
+Each chat front has its own section with its own prefix (``REELFACTORY_TELEGRAM_``,
+``REELFACTORY_DISCORD_``), so the variable names stay what they always were:
+``REELFACTORY_TELEGRAM_BOT_TOKEN`` is ``settings.telegram.bot_token``.
+"""
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PLATFORMS = ("telegram", "discord")
+TREND_SOURCES = ("wikipedia", "google_trends", "list")
 
 
 def _csv(value: object) -> object:
@@ -16,10 +26,45 @@ def _csv(value: object) -> object:
     return value
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="REELFACTORY_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+def _config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=prefix, env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
+
+
+class _Section(BaseSettings):
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `KEY=` in .env means "not configured": the default, not an empty secret or URL.
+        if isinstance(value, str) and not value.strip():
+            raise PydanticUseDefault
+        return value
+
+
+class TelegramSettings(_Section):
+    model_config = _config("REELFACTORY_TELEGRAM_")
+
+    bot_token: SecretStr | None = None
+    api_base: str | None = None
+    # api.telegram.org takes 50 MB from bots; a self-hosted Bot API server takes 2000 MB.
+    upload_limit_mb: int = Field(default=50, ge=1, le=2000)
+
+
+class DiscordSettings(_Section):
+    model_config = _config("REELFACTORY_DISCORD_")
+
+    bot_token: SecretStr | None = None
+    # REST, interaction callbacks and webhooks go here (a proxy, or a fake in tests).
+    api_base: str | None = None
+    # The gateway; when only api_base is set it comes from GET /gateway/bot.
+    gateway_url: str | None = None
+    # Commands are synced to this guild only (instantly), else globally.
+    guild_id: int | None = None
+
+
+class Settings(_Section):
+    model_config = _config("REELFACTORY_")
 
     # --- storage and paths
     data_dir: Path = Path("data")
@@ -74,13 +119,11 @@ class Settings(BaseSettings):
     keep_failed_hours: float = 72.0
 
     # --- chat fronts
-    telegram_bot_token: SecretStr | None = None
-    telegram_api_base: str | None = None
-    # api.telegram.org takes 50 MB from bots; a self-hosted Bot API server takes 2000 MB.
-    telegram_upload_limit_mb: int = Field(default=50, ge=1, le=2000)
-    discord_bot_token: SecretStr | None = None
-    discord_api_base: str | None = None
-    discord_gateway_url: str | None = None
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    # Admins per platform: "telegram:123,discord:456".
+    admins: Annotated[list[str], NoDecode] = []
+    # The older form: bare Telegram user ids.
     admin_ids: Annotated[list[int], NoDecode] = []
     daily_render_quota: int = 5
     drafts_per_hour: int = 10
@@ -89,6 +132,21 @@ class Settings(BaseSettings):
     scheduler_timezone: str = "UTC"
     daily_post_time: str = "09:00"
     daily_channels: Annotated[list[str], NoDecode] = []
+
+    # --- daily trending reels, trend sources, admin alerts and the daily summary (issue 9)
+    daily_destinations: Annotated[list[str], NoDecode] = []  # telegram:<chat>[@lang], discord:…
+    daily_time: time = time(9, 0)
+    timezone: str = "UTC"  # IANA name; daily_time and summary_time are in it
+    daily_count: int = Field(default=1, ge=1, le=10)  # reels per destination per day
+    daily_repeat_days: int = Field(default=14, ge=0)
+    trends_chain: Annotated[list[str], NoDecode] = ["wikipedia", "google_trends", "list"]
+    wikipedia_api_base: str = "https://{lang}.wikipedia.org/api/rest_v1"
+    google_trends_rss_base: str = "https://trends.google.com/trending/rss"
+    google_trends_geo: str = "US"  # one country for all, or per language: "en:US,es:ES"
+    trends_list_file: Path | None = None
+    contact_email: str | None = None  # sent in the User-Agent, as Wikimedia's policy asks
+    alert_repeat_minutes: float = Field(default=60.0, gt=0)
+    summary_time: time = time(21, 0)
 
     # --- music bed and sound effects (issue 14)
     music_enabled: bool = True  # a bed under the narration unless a user or script says off
@@ -102,12 +160,45 @@ class Settings(BaseSettings):
     def _split_music_chain(cls, value: object) -> object:
         return _csv(value)
 
-    @field_validator("*", mode="before")
+    @field_validator("daily_destinations", "trends_chain", mode="before")
     @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        # `KEY=` in .env means "not configured": the default, not an empty secret or URL.
-        if isinstance(value, str) and not value.strip():
-            raise PydanticUseDefault
+    def _split_daily_lists(cls, value: object) -> object:
+        return _csv(value)
+
+    @field_validator("daily_destinations")
+    @classmethod
+    def _valid_destinations(cls, value: list[str]) -> list[str]:
+        from .destinations import DestinationError, parse_destinations
+
+        try:
+            parse_destinations(value)  # a bad entry stops start-up with its reason
+        except DestinationError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("trends_chain")
+    @classmethod
+    def _known_trend_sources(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in TREND_SOURCES]
+        if unknown:
+            raise ValueError(f"unknown trend sources {unknown}; known: {', '.join(TREND_SOURCES)}")
+        return value
+
+    @field_validator("google_trends_geo")
+    @classmethod
+    def _valid_geo(cls, value: str) -> str:
+        from .adapters.trends.google_trends import parse_geo
+
+        parse_geo(value)  # raises ValueError with the bad part
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone, e.g. Europe/Madrid") from None
         return value
 
     @field_validator(
@@ -115,6 +206,7 @@ class Settings(BaseSettings):
         "voice_chain",
         "image_chain",
         "fetch_allow_hosts",
+        "admins",
         "admin_ids",
         "daily_channels",
         mode="before",
@@ -123,9 +215,23 @@ class Settings(BaseSettings):
     def _split_lists(cls, value: object) -> object:
         return _csv(value)
 
-    def model_post_init(self, __context: object) -> None:
+    @field_validator("admins")
+    @classmethod
+    def _admin_owners(cls, value: list[str]) -> list[str]:
+        for admin in value:
+            platform, _, user_id = admin.partition(":")
+            if platform not in PLATFORMS or not user_id.isdigit():
+                raise ValueError(f"an admin is platform:id (e.g. telegram:123), not {admin!r}")
+        return value
+
+    def model_post_init(self, __context: Any) -> None:
         if self.db_path is None:
             self.db_path = self.data_dir / "reelfactory.db"
+
+    @property
+    def admin_owners(self) -> frozenset[str]:
+        """Every admin as an owner id (``telegram:123``), from both settings."""
+        return frozenset(self.admins) | {f"telegram:{user_id}" for user_id in self.admin_ids}
 
     @property
     def database(self) -> Path:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import mimetypes
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -25,7 +25,7 @@ from typing import Any
 from storage import UploadRepository
 from storage.jobs_queries import JobQueries
 
-from .errors import ProviderError, ReelError
+from .errors import ProviderError, UploadError
 from .models import ImageCandidate, Script
 from .ports import BlobStore, ImageSource
 from .resilience import Policy
@@ -57,17 +57,6 @@ def content_type(path: Path) -> str:
     return CONTENT_TYPES.get(path.suffix.lower()) or (
         mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     )
-
-
-class UploadError(ReelError):
-    """Some of a job's assets could not be uploaded; ``assets`` names them."""
-
-    code = "error.upload"
-
-    def __init__(self, assets: Sequence[str], cause: BaseException) -> None:
-        names = ", ".join(assets)
-        super().__init__(f"could not upload {names}: {cause}", params={"assets": names})
-        self.assets = list(assets)
 
 
 def _failed(task: asyncio.Task[None]) -> bool:

@@ -1,10 +1,12 @@
 """Persistence on aiosqlite. SQL lives here and nowhere else."""
 
+from .alerts import AlertRecord, AlertRepository
+from .daily import DailyKey, DailyPost, DailyPostRepository
 from .db import Database, open_database
 from .deliveries import DeliveryRecord, DeliveryRepository, UploadRepository
+from .errors import DuplicateJob, StorageError
 from .fsm import FsmRepository
 from .repositories import (
-    DuplicateJob,
     JobRecord,
     JobRepository,
     StageRunRecord,
@@ -13,6 +15,11 @@ from .repositories import (
 from .users import UsageRepository, UserRecord, UserRepository
 
 __all__ = [
+    "AlertRecord",
+    "AlertRepository",
+    "DailyKey",
+    "DailyPost",
+    "DailyPostRepository",
     "Database",
     "DeliveryRecord",
     "DeliveryRepository",
@@ -22,6 +29,7 @@ __all__ = [
     "JobRepository",
     "StageRunRecord",
     "StageRunRepository",
+    "StorageError",
     "UploadRepository",
     "UsageRepository",
     "UserRecord",

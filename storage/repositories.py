@@ -12,6 +12,7 @@ from typing import Any
 import aiosqlite
 
 from .db import Database
+from .errors import DuplicateJob
 
 
 def now() -> datetime:
@@ -88,14 +89,6 @@ def _job(row: aiosqlite.Row) -> JobRecord:
         created_at=_parse(row["created_at"]),
         updated_at=_parse(row["updated_at"]),
     )
-
-
-class DuplicateJob(Exception):
-    """A job with the same idempotency key exists; ``job`` is that job."""
-
-    def __init__(self, job: JobRecord) -> None:
-        super().__init__(job.id)
-        self.job = job
 
 
 class JobRepository:
@@ -272,8 +265,11 @@ class StageRunRepository:
         ) as cur:
             return {row[0] for row in await cur.fetchall()}
 
-    async def since(self, moment: datetime) -> list[StageRunRecord]:
-        async with self._db.conn.execute(
-            "SELECT * FROM stage_runs WHERE started_at >= ? ORDER BY id", (_iso(moment),)
-        ) as cur:
+    async def since(self, moment: datetime, until: datetime | None = None) -> list[StageRunRecord]:
+        """Stage runs started from ``moment`` on (and before ``until``, when given)."""
+        sql, args = "SELECT * FROM stage_runs WHERE started_at >= ?", [_iso(moment)]
+        if until is not None:
+            sql += " AND started_at < ?"
+            args.append(_iso(until))
+        async with self._db.conn.execute(sql + " ORDER BY id", args) as cur:
             return [_run(row) for row in await cur.fetchall()]

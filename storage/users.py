@@ -90,10 +90,14 @@ class UsageRepository:
         ) as cur:
             return [_parse(row["at"]) for row in await cur.fetchall()]
 
-    async def job_states_since(self, since: datetime) -> dict[str, int]:
-        """How many jobs created from ``since`` on are in each state (for admins' stats)."""
-        async with self._db.conn.execute(
-            "SELECT state, COUNT(*) AS n FROM jobs WHERE created_at >= ? GROUP BY state",
-            (_iso(since),),
-        ) as cur:
+    async def job_states_since(
+        self, since: datetime, until: datetime | None = None
+    ) -> dict[str, int]:
+        """How many jobs created from ``since`` on (and before ``until``, when given) are in
+        each state (for admins' stats and the daily summary)."""
+        sql, args = "SELECT state, COUNT(*) AS n FROM jobs WHERE created_at >= ?", [_iso(since)]
+        if until is not None:
+            sql += " AND created_at < ?"
+            args.append(_iso(until))
+        async with self._db.conn.execute(sql + " GROUP BY state", args) as cur:
             return {row["state"]: int(row["n"]) for row in await cur.fetchall()}

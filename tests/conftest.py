@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.settings import Settings
+from pipeline.settings import DiscordSettings, Settings, TelegramSettings
 from storage import Database
 
 
@@ -15,7 +15,12 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     for name in list(__import__("os").environ):
         if name.startswith("REELFACTORY_"):
             monkeypatch.delenv(name)
-    return Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        telegram=TelegramSettings(_env_file=None),  # type: ignore[call-arg]
+        discord=DiscordSettings(_env_file=None),  # type: ignore[call-arg]
+    )
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def test_every_message_the_fronts_ask_for_exists() -> None:
     asked = set(ASKED.findall(_sources("bot")))
     asked |= {f"progress.{step}" for step in PROGRESS_STEPS}
     asked |= {f"style.{name}" for name in STYLES}
-    from bot.telegram.app import COMMANDS
+    from bot.telegram.texts import COMMANDS
 
     asked |= {f"command.{name}" for name in COMMANDS}
     assert len(asked) > 40
@@ -71,3 +71,22 @@ def test_translator_formats_and_falls_back() -> None:
     assert translator("xx").locale == "en"
     assert t("no.such.key") == "no.such.key"
     assert "{limit}" in t("error.quota", reset="now")  # a missing parameter stays visible
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_shared_messages_name_no_front(locale: str) -> None:
+    """Messages both fronts use spell no front's commands or name: those come as parameters
+    (``{cmd_script}``); only ``*.telegram`` and ``*.discord`` keys are a front's own."""
+    spelled = re.compile(
+        r"(?<![\w{])/(new|script|language|voice|style|reel|settings)\b|Telegram|Discord"
+    )
+    shared = {k: v for k, v in catalog(locale).items() if not k.endswith((".telegram", ".discord"))}
+    offenders = sorted(key for key, text in shared.items() if spelled.search(text))
+    assert not offenders, offenders
+
+
+def test_fronts_spell_their_commands() -> None:
+    from bot.telegram.texts import telegram_translator
+
+    text = telegram_translator("en")("error.no_llm")
+    assert "/script" in text and "{" not in text

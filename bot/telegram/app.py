@@ -15,25 +15,24 @@ from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand
 
-from locales import DEFAULT_LOCALE, LOCALES, translator
+from bot.productions import Productions
+from bot.progress import MIN_EDIT_INTERVAL
+from bot.tasks import Background, InFlight
+from locales import LOCALES
 from pipeline.app import App
 from pipeline.concurrency import KeyedLocks
-from pipeline.resume import resume_jobs
 from pipeline.studio import Studio
 from storage import FsmRepository
 
-from .delivery import ReelPoster
+from .delivery import TelegramReels
 from .handlers import create_routers
 from .middlewares import FRONT, DropRepeatedUpdates, TrackInFlight, UserContext
-from .production import Productions
-from .progress import MIN_EDIT_INTERVAL
 from .session import create_bot
 from .storage import SQLiteStorage
-from .tasks import Background, InFlight
+from .texts import COMMANDS, telegram_translator
 
 logger = logging.getLogger(__name__)
 
-COMMANDS = ("new", "script", "language", "voice", "style", "help")
 HANDLER_GRACE = 5.0  # seconds handlers in flight get to finish at shutdown
 
 
@@ -56,24 +55,21 @@ class TelegramFront:
         app: App,
         *,
         bot: Bot | None = None,
-        studio: Studio | None = None,
+        studio: Studio,
         edit_interval: float = MIN_EDIT_INTERVAL,
         polling_timeout: int = 10,
         handler_grace: float = HANDLER_GRACE,
     ) -> None:
         self.app = app
         self.bot = bot or create_bot(app.settings)
-        self.studio = studio or Studio(app)
+        self.studio = studio
         self.background = Background()
         self.in_flight = InFlight()
-        self.poster = ReelPoster(
-            self.bot,
-            self.studio,
-            upload_limit=app.settings.telegram_upload_limit_mb * 1024 * 1024,
-            ffmpeg=app.settings.ffmpeg_binary,
+        self.reels = TelegramReels(
+            self.bot, self.studio, upload_limit=app.settings.telegram.upload_limit_mb * 1024 * 1024
         )
         self.productions = Productions(
-            self.bot, self.studio, self.poster, self.background, edit_interval=edit_interval
+            self.studio, self.reels, self.background, edit_interval=edit_interval
         )
         self.dispatcher = create_dispatcher(
             studio=self.studio,
@@ -121,7 +117,7 @@ class TelegramFront:
             await polling  # re-raises what made polling end on its own
 
     async def _resume(self) -> None:
-        resumed = await resume_jobs(self.app, {FRONT: self.poster.resumed})
+        resumed = await self.studio.resume({FRONT: self.reels.resumed})
         if resumed:
             logger.info("resumed and delivered %d job(s): %s", len(resumed), ", ".join(resumed))
 
@@ -129,7 +125,7 @@ class TelegramFront:
         """The command menu, in every language with a catalog."""
         try:
             for locale in (None, *LOCALES):
-                t = translator(locale or DEFAULT_LOCALE)
+                t = telegram_translator(locale)
                 commands = [BotCommand(command=c, description=t(f"command.{c}")) for c in COMMANDS]
                 await self.bot.set_my_commands(commands, language_code=locale)
         except TelegramAPIError as exc:

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from bot.preferences import Setting
+
 
 class ScriptStep(StrEnum):
     APPROVE = "ok"
@@ -18,13 +20,6 @@ class ScriptStep(StrEnum):
 class SheetStep(StrEnum):
     RENDER = "go"
     CANCEL = "x"
-
-
-class Setting(StrEnum):
-    UI_LANGUAGE = "ui"
-    LANGUAGE = "lang"
-    VOICE = "voice"
-    STYLE = "style"
 
 
 class ScriptAction(CallbackData, prefix="scr"):
@@ -50,6 +45,3 @@ class SwapScene(CallbackData, prefix="swp"):
 class SettingChoice(CallbackData, prefix="set"):
     setting: Setting
     value: str  # an option's id; DEFAULT for "no choice"
-
-
-DEFAULT = "-"

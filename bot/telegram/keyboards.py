@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 from aiogram.types import ForceReply, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from locales import ENDONYMS, Translator
-from pipeline.studio import voice_label
+from locales import Translator
 
 from .callbacks import (
-    DEFAULT,
     EditScene,
     ScriptAction,
     ScriptStep,
-    Setting,
-    SettingChoice,
     SheetAction,
     SheetStep,
     SwapScene,
@@ -71,34 +66,6 @@ def sheet_review(job: str, scenes: int, t: Translator) -> InlineKeyboardMarkup:
         text=t("button.cancel"), callback_data=SheetAction(step=SheetStep.CANCEL, job=job)
     )
     return builder.as_markup()
-
-
-def choices(
-    setting: Setting,
-    options: Sequence[tuple[str, str]],
-    current: str | None,
-    *,
-    per_row: int = 2,
-) -> InlineKeyboardMarkup:
-    """``options`` are (value, label); the current one is ticked."""
-    builder = InlineKeyboardBuilder()
-    for value, label in options:
-        tick = "✓ " if value == (current or DEFAULT) else ""
-        builder.button(
-            text=f"{tick}{label}", callback_data=SettingChoice(setting=setting, value=value)
-        )
-    builder.adjust(per_row)
-    return builder.as_markup()
-
-
-def language_options(codes: Sequence[str]) -> list[tuple[str, str]]:
-    return [(code, ENDONYMS.get(code, code)) for code in codes]
-
-
-def voice_options(voices: Sequence[str], t: Translator) -> list[tuple[str, str]]:
-    return [(DEFAULT, t("settings.voice_default"))] + [
-        (voice, voice_label(voice) or voice) for voice in voices
-    ]
 
 
 def force_reply(placeholder: str) -> ForceReply:

@@ -11,10 +11,10 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update, User
 
-from locales import negotiate, translator
+from bot.tasks import InFlight
 from pipeline.studio import Studio
 
-from .tasks import InFlight
+from .texts import telegram_translator
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +64,10 @@ class UserContext(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         if user is None:
-            data["owner"], data["t"] = None, translator("en")
+            data["owner"], data["t"] = None, telegram_translator()
         else:
             owner = owner_of(user)
             preferences = await self.studio.preferences(owner)
             data["owner"] = owner
-            data["t"] = translator(negotiate(preferences.ui_language, user.language_code))
+            data["t"] = telegram_translator(preferences.ui_language, user.language_code)
         return await handler(event, data)

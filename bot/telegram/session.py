@@ -60,15 +60,16 @@ class RetryAfter(BaseRequestMiddleware):
 
 
 def create_bot(settings: Settings) -> Bot:
-    if settings.telegram_bot_token is None:
+    config = settings.telegram
+    if config.bot_token is None:
         raise ValueError("REELFACTORY_TELEGRAM_BOT_TOKEN is not set")
-    if settings.telegram_api_base:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    if config.api_base:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(config.api_base))
     else:
         session = AiohttpSession()
     session.middleware(RetryAfter())
     return Bot(
-        settings.telegram_bot_token.get_secret_value(),
+        config.bot_token.get_secret_value(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )

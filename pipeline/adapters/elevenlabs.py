@@ -11,7 +11,10 @@ Things the SDK does that shape this module (elevenlabs 2.78):
   is not an object raises ``TypeError``; fields are not validated (missing ones are ``None``).
 - The client owns an ``httpx.AsyncClient`` it never closes, so this adapter passes its own;
   the client's ``timeout`` (default 240 s) still overrides that one's on every request.
-- ``language_code`` is rejected by the multilingual v2 model, so it is not sent.
+- ``language_code`` (ISO 639-1) fixes the language instead of guessing it from the text, but
+  the multilingual v2 model does not take it (ignored, or by one report a 400): it is sent only
+  to models that do (``catalog.ELEVENLABS_MODELS``). A language the model does not speak fails
+  before any request, so the chain moves on to the next voice.
 """
 
 from __future__ import annotations
@@ -61,8 +64,17 @@ class ElevenLabsSynth:
     name = PROVIDER
 
     def __init__(
-        self, api_key: str, *, base_url: str | None = None, timeout: float = 60.0, attempts: int = 3
+        self,
+        api_key: str,
+        *,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        attempts: int = 3,
+        model: str = catalog.ELEVENLABS_TTS_MODEL,
     ) -> None:
+        if model not in catalog.ELEVENLABS_MODELS:
+            raise ValueError(f"unknown ElevenLabs model {model!r}")
+        self.model = model
         self.policy = Policy(PROVIDER, timeout=timeout, attempts=attempts)
         self._http = httpx.AsyncClient(timeout=timeout)
         # The timeout must be given again: the client sends its own (default 240 s) with
@@ -79,11 +91,13 @@ class ElevenLabsSynth:
         extra: dict[str, Any] = {}
         if (settings := _settings(voice.rate)) is not None:
             extra["voice_settings"] = settings
+        if (code := _language_code(self.model, voice.language)) is not None:
+            extra["language_code"] = code
         try:
             response: Any = await self._client.text_to_speech.convert_with_timestamps(
                 voice_id=_voice_id(voice.voice),
                 text=script.narration,
-                model_id=catalog.ELEVENLABS_TTS_MODEL,
+                model_id=self.model,
                 output_format=OUTPUT_FORMAT,
                 request_options={"max_retries": 0},
                 **extra,
@@ -131,6 +145,16 @@ def provider_error(exc: Exception) -> ProviderError:
     if isinstance(exc, httpx.TransportError):
         return ProviderError(f"connection failed: {exc!r}", provider=PROVIDER, retryable=True)
     return ProviderError(f"malformed response: {type(exc).__name__}", provider=PROVIDER)
+
+
+def _language_code(model: str, language: str) -> str | None:
+    """The ``language_code`` to send, if the model takes one; fails if it cannot speak it."""
+    spec = catalog.ELEVENLABS_MODELS[model]
+    voices = catalog.VOICES.get(language)
+    code = voices.elevenlabs_language_code if voices is not None else language
+    if code not in spec.languages:
+        raise ProviderError(f"{model} does not speak {language!r}", provider=PROVIDER)
+    return code if spec.takes_language_code else None
 
 
 def _voice_id(chosen: str | None) -> str:

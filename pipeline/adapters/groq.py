@@ -18,11 +18,9 @@ Things the SDK does that shape this module (groq 1.7):
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import logging
 import time
-import wave
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -31,8 +29,8 @@ import groq
 from groq import AsyncGroq
 from pydantic import ValidationError
 
-from .. import catalog, scriptwriting
-from ..alignment import match_recognised
+from .. import catalog, language_id, scriptwriting
+from ..alignment import match_recognised, wav_duration
 from ..errors import InputError, ProviderError
 from ..models import Script, WordTiming
 from ..resilience import Policy, retry_after_seconds
@@ -77,6 +75,7 @@ class GroqScriptWriter:
         self._client = AsyncGroq(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
 
     async def write(self, topic: str, *, language: str, seconds: int) -> Script:
+        await language_id.ready()  # the draft's language check must not load it on the loop
         original = scriptwriting.prompt(topic, language=language, seconds=seconds)
         try:
             return await self._draft(original, language=language, seconds=seconds)
@@ -160,7 +159,7 @@ class GroqWhisperAligner:
         logger.info(
             "groq: whisper heard %d words in %.2f s", len(heard), time.perf_counter() - began
         )
-        return match_recognised(script, heard, duration=_wav_duration(audio))
+        return match_recognised(script, heard, duration=wav_duration(audio))
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -218,14 +217,6 @@ def _heard_words(result: object) -> list[tuple[str, float, float]]:
 
 def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _wav_duration(audio: bytes) -> float | None:
-    try:
-        with wave.open(io.BytesIO(audio)) as reader:
-            return reader.getnframes() / reader.getframerate()
-    except (wave.Error, EOFError, ZeroDivisionError):
-        return None
 
 
 def _error_field(body: object, field: str) -> str | None:

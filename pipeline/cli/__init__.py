@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ..errors import ReelError
+from ..logs import setup_logging
 from ..settings import Settings
 from . import doctor, jobs, make, render
 from .common import console
@@ -33,19 +34,12 @@ def parser(extra: Sequence[Command] = ()) -> argparse.ArgumentParser:
     return root
 
 
-def configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs whole URLs at INFO; users' media URLs may carry tokens.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
 def main(argv: Sequence[str] | None = None, *, extra: Sequence[Command] = ()) -> int:
     """``extra`` commands come from the fronts (``bot.cli`` adds ``serve``)."""
     args = parser(extra).parse_args(argv)
-    configure_logging(args.verbose)
+    # Long-running commands (serve) log what they do; short ones only warnings.
+    long_running = getattr(args, "long_running", False)
+    setup_logging(logging.INFO if args.verbose or long_running else logging.WARNING)
     settings = Settings()
     try:
         code: int = asyncio.run(args.run(args, settings))

@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pipeline.artifacts import THUMB
 from pipeline.concurrency import both
 from pipeline.errors import RenderError
 from pipeline.models import RenderSpec
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 A = TypeVar("A")
 
-THUMB_NAME = "thumb.jpg"
+THUMB_NAME = THUMB
 THUMB_AT = 1.0  # seconds in: past the first frame, which often is a plain title card
 _FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".woff", ".woff2"}
 # Past this the graph goes in a file: one argument may not exceed 128 KiB on Linux.
@@ -44,6 +45,8 @@ _PROCESS_TIMEOUT = 24 * 3600.0
 class RenderResult:
     path: Path
     thumb: Path
+    width: int
+    height: int
     duration: float
     frames: int
     size_bytes: int
@@ -266,6 +269,8 @@ async def render_reel(
     result = RenderResult(
         path=out,
         thumb=thumb,
+        width=info.width or spec.width,
+        height=info.height or spec.height,
         duration=info.duration or spec.total_frames / spec.fps,
         frames=spec.total_frames,
         size_bytes=out.stat().st_size,

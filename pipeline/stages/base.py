@@ -33,8 +33,10 @@ class JobContext:
     def path(self, *parts: str) -> Path:
         return self.work.joinpath(*parts)
 
-    async def report(self, stage: str, fraction: float | None = None, detail: str = "") -> None:
-        await self.progress(ProgressEvent(stage, fraction, detail))
+    async def report(
+        self, stage: str, fraction: float | None = None, *, position: int | None = None
+    ) -> None:
+        await self.progress(ProgressEvent(stage, fraction, position))
 
 
 def read_json(path: Path) -> Any:

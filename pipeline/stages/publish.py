@@ -10,14 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from ..artifacts import REEL, SCRIPT, SUBTITLES, THUMB, THUMB_SMALL
 from ..models import ImageCandidate
 from ..uploads import CONTENT_TYPES, Uploader, content_type
 from . import music, voice
 from .base import JobContext
 
 __all__ = ["CONTENT_TYPES", "REEL", "assets", "content_type", "finish", "job_prefix", "settle"]
-
-REEL = "reel.mp4"
 
 
 def job_prefix(job_id: str, created: datetime) -> str:
@@ -31,10 +30,11 @@ def image_name(scene: int, index: int, path: Path) -> str:
 def assets(ctx: JobContext, images: list[list[ImageCandidate]]) -> list[tuple[str, Path]]:
     """(name under the job's prefix, file) for every asset the job has; the reel is last."""
     items: list[tuple[str, Path]] = [
-        ("script.json", ctx.path("script.json")),
+        (SCRIPT, ctx.path(SCRIPT)),
         (voice.AUDIO, voice.audio_path(ctx)),
-        ("subs.ass", ctx.path("subs.ass")),
-        ("thumb.jpg", ctx.path("thumb.jpg")),
+        (SUBTITLES, ctx.path(SUBTITLES)),
+        (THUMB, ctx.path(THUMB)),
+        (THUMB_SMALL, ctx.path(THUMB_SMALL)),
     ]
     # The music and effect sounds the reel was mixed with.
     items += music.assets(music.load(ctx))
@@ -67,5 +67,5 @@ async def finish(ctx: JobContext, uploader: Uploader) -> dict[str, str]:
     return {
         "prefix": uploader.prefix,
         "reel_url": await store.url(uploader.key(REEL)),
-        "thumb_url": await store.url(uploader.key("thumb.jpg")),
+        "thumb_url": await store.url(uploader.key(THUMB)),
     }

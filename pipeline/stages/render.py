@@ -3,21 +3,41 @@ the render queue; the music stage's bed (if any) mixed under the voice."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
-from ..models import RenderSpec, Voiceover
+from PIL import Image
+
+from ..artifacts import REEL, RENDER_JSON, THUMB, THUMB_SMALL
+from ..files import atomic_write
+from ..models import RenderSpec, Stage, Voiceover
 from ..queue import RenderQueue
-from ..render import RenderResult, plan_cuts, render_reel, resolve_ffmpeg
+from ..render import plan_cuts, render_reel, resolve_ffmpeg
 from . import music
-from .base import JobContext
+from .base import JobContext, read_json, write_json
 from .subtitles import FONTS_DIR
 
-REEL = "reel.mp4"
-THUMB = "thumb.jpg"
+SMALL_SIDE = 320  # Telegram's limit for a video's preview; fine everywhere else
 
 
-def load(ctx: JobContext) -> bool:
-    return ctx.path(REEL).is_file() and ctx.path(THUMB).is_file()
+def load(ctx: JobContext) -> dict[str, Any] | None:
+    """The facts of a finished render (width, height, duration, bytes), when its files are
+    all there."""
+    files = (REEL, THUMB, THUMB_SMALL, RENDER_JSON)
+    if not all(ctx.path(name).is_file() for name in files):
+        return None
+    facts: dict[str, Any] = read_json(ctx.path(RENDER_JSON))
+    return facts
+
+
+def small_thumbnail(thumb: Path, out: Path, side: int = SMALL_SIDE) -> None:
+    """A JPEG no larger than ``side`` pixels either way (blocking: run it in a thread)."""
+    with Image.open(thumb) as image:
+        image.thumbnail((side, side))
+        small = image.convert("RGB")
+
+    atomic_write(out, lambda f: small.save(f, "JPEG", quality=85))
 
 
 async def run(
@@ -27,7 +47,8 @@ async def run(
     audio: Path,
     subtitles: Path,
     queue: RenderQueue,
-) -> RenderResult:
+) -> dict[str, Any]:
+    """Render the reel and its thumbnails; returns the facts ``load`` gives back later."""
     cuts, total_frames = plan_cuts(voiceover.words, images, voiceover.duration)
     soundtrack = music.load(ctx)
     spec = RenderSpec(
@@ -41,14 +62,14 @@ async def run(
     )
 
     async def on_position(position: int) -> None:
-        await ctx.report("queued", None, str(position))
+        await ctx.report(Stage.QUEUED, position=position)
 
     async def on_progress(fraction: float) -> None:
         await ctx.report("render", fraction)
 
     async with queue.slot(ctx.job_id, on_position):
         await ctx.report("render", 0.0)
-        return await render_reel(
+        result = await render_reel(
             spec,
             binary=resolve_ffmpeg(ctx.settings.ffmpeg_binary),
             fonts_dir=FONTS_DIR,
@@ -57,3 +78,13 @@ async def run(
             crf=ctx.settings.x264_crf,
             on_progress=on_progress,
         )
+        # Inside the slot, so the render's stage run ends before the next render begins.
+        await asyncio.to_thread(small_thumbnail, result.thumb, ctx.path(THUMB_SMALL))
+        facts = {
+            "width": result.width,
+            "height": result.height,
+            "duration": round(result.duration, 3),
+            "bytes": result.size_bytes,
+        }
+        write_json(ctx.path(RENDER_JSON), facts)
+    return facts

@@ -7,16 +7,16 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..artifacts import TIMINGS as TIMINGS_JSON
+from ..artifacts import VOICE_AUDIO as AUDIO
+from ..artifacts import VOICE_JSON
 from ..chain import Served, first_success
 from ..files import atomic_copy
 from ..models import Voiceover
 from ..ports import Aligner, SpeechSynth
 from .base import JobContext, read_json, write_json
 
-VOICE_JSON = "voice.json"
-TIMINGS_JSON = "timings.json"
 # As synthesised; published as it is (the key layout allows voice.<ext>).
-AUDIO = "voice.wav"
 
 
 def load(ctx: JobContext) -> Voiceover | None:

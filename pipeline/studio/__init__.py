@@ -2,13 +2,22 @@
 
 Fronts (Telegram, Discord, the scheduler) call it and present what it returns or raises."""
 
-from ..limits import LimitReached, QuotaExceeded, RateLimited
+from storage import JobRecord
+
+from ..resume import message_key
+from ..scriptwriting import MAX_SCENES
+from ..stages.script import MAX_SCENE_CHARS
 from .errors import (
     AdminOnly,
+    BadButton,
+    Busy,
     DraftFailed,
     JobNotFound,
+    LimitReached,
     NotOwner,
     NoWriter,
+    QuotaExceeded,
+    RateLimited,
     Rendering,
     StaleJob,
     StudioError,
@@ -20,6 +29,12 @@ from .service import CANDIDATES, MAX_TOPIC, MIN_TOPIC, Started, Studio, Swapped
 from .stats import StageFigures, Stats
 
 __all__ = [
+    "MAX_SCENES",
+    "MAX_SCENE_CHARS",
+    "JobRecord",
+    "message_key",
+    "BadButton",
+    "Busy",
     "CANDIDATES",
     "MAX_TOPIC",
     "MIN_TOPIC",

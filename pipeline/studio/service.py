@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from storage import DuplicateJob, JobRecord, UsageRepository, UserRepository
+from storage.jobs_queries import JobQueries
 
 from ..app import App
 from ..concurrency import KeyedLocks
+from ..delivery import Deliverer
 from ..errors import InputError, ProviderError, ReelError
 from ..limits import Limits, day_start, utc_now
 from ..models import ImageCandidate, JobState, Script
 from ..ports import ProgressCallback
-from ..resume import Deliverer, produce_and_deliver
+from ..resume import produce_and_deliver, resume_jobs
 from ..runner import Production
 from ..stages import images as images_stage
 from ..stages.script import (
@@ -34,6 +38,8 @@ from ..stages.script import (
 from .drafting import clean_text, write_script
 from .errors import (
     AdminOnly,
+    BadButton,
+    Busy,
     DraftFailed,
     JobNotFound,
     NotOwner,
@@ -94,6 +100,7 @@ class Studio:
         self.settings = app.settings
         self.users = UserRepository(app.db)
         self._usage = UsageRepository(app.db)
+        self._queries = JobQueries(app.db)
         self.limits = limits or Limits(
             self._usage,
             drafts_per_hour=app.settings.drafts_per_hour,
@@ -103,13 +110,14 @@ class Studio:
         self.clock = clock
         self.draft_seconds = draft_seconds
         self._locks = KeyedLocks()
+        # Jobs in the middle of a slow step, and which: a press meanwhile is refused at once.
+        self._working: dict[str, str] = {}
         self._render_usage: dict[str, int] = {}
 
     # --- who and what -------------------------------------------------------------------
 
     def is_admin(self, owner: str) -> bool:
-        _, _, user_id = owner.rpartition(":")
-        return user_id.isdigit() and int(user_id) in self.settings.admin_ids
+        return owner in self.settings.admin_owners
 
     @property
     def has_writer(self) -> bool:
@@ -202,7 +210,8 @@ class Studio:
                 raise NoWriter("no script writer is configured")
             if not self.is_admin(owner):
                 await self.limits.take_draft(owner, job_id)
-            script = await self._write(job)
+            with self._busy(job_id, "rewrite"):
+                script = await self._write(job)
             await self.app.jobs.update(job_id, script=script.model_dump(mode="json"))
             return await self.job(job_id)
 
@@ -242,10 +251,11 @@ class Studio:
             runner, providers = self.app.runner, self.app.providers
             ctx = await runner.context(job_id)
             ctx.work.mkdir(parents=True, exist_ok=True)
-            async with runner.record(job_id, "images", []) as run:
-                candidates, run.provider = await images_stage.run(
-                    ctx, providers.images, count=CANDIDATES, fetch_media=providers.fetch_media
-                )
+            with self._busy(job_id, "approve"):
+                async with runner.record(job_id, "images", []) as run:
+                    candidates, run.provider = await images_stage.run(
+                        ctx, providers.images, count=CANDIDATES, fetch_media=providers.fetch_media
+                    )
             await self.app.jobs.update(job_id, selection={"scenes": [0] * len(candidates)})
             if not await self.app.jobs.set_state(job_id, JobState.IMAGES_REVIEW, expect=job.state):
                 raise StaleJob(f"job {job_id} changed state")
@@ -270,6 +280,14 @@ class Studio:
         return await asyncio.to_thread(render_sheet, paths)
 
     # --- rendering ----------------------------------------------------------------------
+
+    async def note_destination(self, job_id: str, **facts: str | int) -> None:
+        """Facts a front needs to deliver after a restart (e.g. Discord's upload limit)."""
+        current = await self._queries.deliver_to(job_id) or {}
+        await self._queries.set_deliver_to(job_id, {**current, **facts})
+
+    async def destination(self, job_id: str) -> dict[str, Any]:
+        return await self._queries.deliver_to(job_id) or {}
 
     async def queue_render(self, owner: str, job_id: str) -> JobRecord:
         """Every check of a render (owner, step, daily quota) and the move to ``queued``; fast,
@@ -310,6 +328,10 @@ class Studio:
         await self.queue_render(owner, job_id)
         return await self.produce(job_id, deliverer, progress)
 
+    async def resume(self, deliverers: Mapping[str, Deliverer]) -> list[str]:
+        """Finish the jobs a stopped process left rendering; see ``pipeline.resume``."""
+        return await resume_jobs(self.app, deliverers)
+
     # --- admins -------------------------------------------------------------------------
 
     async def stats(self, owner: str) -> Stats:
@@ -325,13 +347,26 @@ class Studio:
         # One action at a time per job (a double press, Cancel during Approve).
         return self._locks.lock(job_id)
 
+    @contextmanager
+    def _busy(self, job_id: str, step: str) -> Iterator[None]:
+        self._working[job_id] = step
+        try:
+            yield
+        finally:
+            self._working.pop(job_id, None)
+
     async def authorize(self, owner: str, job_id: str, action: str) -> JobRecord:
         """The job, if ``owner`` may do ``action`` to it now; else the reason, as an error.
-        Fronts call it to answer a button press at once, before slow work."""
+        Fronts call it to answer a button press at once, before slow work: a press while the
+        job is busy with a slow step is refused here, not after that step."""
+        if action not in ACTIONS:
+            raise BadButton(f"no action {action!r}")
         states = ACTIONS[action]
         job = await self.job(job_id)
         if job.owner_id != owner:
             raise NotOwner(f"{owner} does not own job {job_id}")
+        if action != "cancel" and (step := self._working.get(job_id)) is not None:
+            raise Busy(f"job {job_id} is busy: {step}", params={"step": step})
         state = JobState(job.state)
         if state in states:
             return job

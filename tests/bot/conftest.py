@@ -17,6 +17,7 @@ from bot.telegram import TelegramFront
 from pipeline.app import App
 from pipeline.providers import Providers, build
 from pipeline.settings import Settings
+from pipeline.studio import Studio
 from tests.fakes.groq import FakeGroq, ok
 from tests.fakes.telegram import Call, FakeTelegram, TgUser
 
@@ -57,7 +58,7 @@ class World:
         config = self.settings.model_copy(update=settings)
         seen = list(self.tg.calls)
         app = await App.open(config, self.providers(config))
-        front = TelegramFront(app, polling_timeout=1, handler_grace=1.0)
+        front = TelegramFront(app, studio=Studio(app), polling_timeout=1, handler_grace=1.0)
         self.fronts.append(front)
         stop = asyncio.Event()
         running = asyncio.create_task(front.run(stop))
@@ -111,8 +112,9 @@ async def world(settings: Settings) -> AsyncIterator[World]:
     async with FakeTelegram() as tg, FakeGroq() as groq:
         configured = settings.model_copy(
             update={
-                "telegram_bot_token": SecretStr(FakeTelegram.TOKEN),
-                "telegram_api_base": tg.base_url,
+                "telegram": settings.telegram.model_copy(
+                    update={"bot_token": SecretStr(FakeTelegram.TOKEN), "api_base": tg.base_url}
+                ),
                 "groq_api_key": SecretStr("test-key"),
                 "groq_base_url": groq.base_url,
                 "provider_timeout": 5.0,

@@ -57,8 +57,9 @@ async def measure(
     async with FakeTelegram() as tg, FakeGroq() as groq:
         settings = base.model_copy(
             update={
-                "telegram_bot_token": SecretStr(FakeTelegram.TOKEN),
-                "telegram_api_base": tg.base_url,
+                "telegram": base.telegram.model_copy(
+                    update={"bot_token": SecretStr(FakeTelegram.TOKEN), "api_base": tg.base_url}
+                ),
             }
         )
         world = World(tg, groq, settings)

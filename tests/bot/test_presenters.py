@@ -56,7 +56,7 @@ def test_moments_are_told_in_utc_with_the_date_when_not_today() -> None:
 
 def test_progress_board() -> None:
     board = ProgressBoard()
-    board.update(ProgressEvent("queued", None, "2"))
+    board.update(ProgressEvent("queued", None, 2))
     assert "In the render queue: number 2" in board.text(EN, HTML)
     board.update(ProgressEvent("voice", 0.0))
     board.update(ProgressEvent("render", 0.42))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from pipeline.models import JobState
+from pipeline.providers import Providers, build
+from pipeline.settings import Settings
 from tests.bot.conftest import ALICE, BOB, SHORT, World, draft
+from tests.pipeline.test_studio import GatedImages
 
 OWN = "/script # Hearts\n\nFirst <scene> & one.\n\nSecond scene.\n\nThird scene."
 
@@ -152,3 +155,43 @@ async def test_cancel_on_the_contact_sheet(world: World) -> None:
         assert (await front.studio.job(_job_of(render))).state == JobState.CANCELLED
         late = await world.answer_to(ALICE, tg.message_of(sheet), render)
         assert late.params["text"] == "This reel is already finished or cancelled."
+
+
+async def test_rewrite_during_the_picture_search_is_refused_once_at_once(world: World) -> None:
+    """Found by trying the bot: Rewrite pressed while the pictures were being found said
+    "Writing a new draft…" and then nothing happened. Now the press gets one refusal at once,
+    and the pictures still arrive."""
+    gated: list[GatedImages] = []
+
+    def providers(settings: Settings) -> Providers:
+        built = build(settings)
+        gated.append(GatedImages(built.images[-1]))
+        built.images.insert(0, gated[-1])
+        return built
+
+    world.providers = providers
+    tg = world.tg
+    async with world.bot():
+        script = await world.said(ALICE, OWN)
+        message = tg.message_of(script)
+        before = len(tg.calls)
+        approve = tg.press(ALICE, message, tg.button(message, "Approve"))
+        await gated[0].entered.wait()
+        rewrite = world.answer_to(ALICE, message, tg.button(message, "Rewrite"))
+        refusal = await rewrite
+        assert refusal.params["text"] == (
+            "I'm still working on the previous step of this reel. Please wait a moment."
+        )
+        gated[0].gate.set()
+        await tg.wait_for("sendPhoto", lambda c: c in tg.calls[before:], timeout=20)
+        query_id = approve["callback_query"]["id"]
+        answers = [
+            c for c in tg.of("answerCallbackQuery") if c.params["callback_query_id"] == query_id
+        ]
+        assert [a.params["text"] for a in answers] == ["Finding pictures for every scene…"]
+        refusal_id = refusal.params["callback_query_id"]
+        # One answer per press: no late second answer to the refused one.
+        assert [
+            c for c in tg.of("answerCallbackQuery") if c.params["callback_query_id"] == refusal_id
+        ] == [refusal]
+        assert not [c for c in tg.calls[before:] if c.method == "editMessageText"]

@@ -35,6 +35,7 @@ async def test_serve_without_a_token_says_what_is_missing(tmp_path: Path) -> Non
     _, stderr = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 2
     assert "REELFACTORY_TELEGRAM_BOT_TOKEN" in stderr.decode()
+    assert "REELFACTORY_DISCORD_BOT_TOKEN" in stderr.decode()
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])

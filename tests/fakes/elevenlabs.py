@@ -8,14 +8,21 @@ Usage::
         ...
         assert fake.requests[0].json["text"] == script.narration
 
-Route (needs an ``xi-api-key`` header, else 401):
+Routes (both need an ``xi-api-key`` header, else 401):
 
 - ``POST /v1/text-to-speech/{voice_id}/with-timestamps?output_format=pcm_24000``
   (route ``"tts"``): ``{audio_base64, alignment, normalized_alignment}``. ``alignment`` times
   every character of ``text`` (letters ``seconds_per_char``, pauses after punctuation and at
   ``\\n``), and the audio is a tone of exactly the alignment's length plus a short tail, in the
   requested ``pcm_<rate>`` (raw s16le mono) or ``wav_<rate>``; other formats answer 400.
-  ``fake.spoken`` holds each answer's duration in seconds.
+  ``fake.spoken`` holds each answer's duration in seconds. ``language_code`` is accepted; with
+  ``strict_language_code=True`` it is refused (400 ``unsupported_language``) for
+  ``eleven_multilingual_v2``, as one report says the service does (others: ignored).
+
+- ``POST /v1/forced-alignment`` (route ``"alignment"``): multipart ``file`` (a WAV; anything
+  else answers 400) and ``text`` (missing: 422). Answers ``{characters, words, loss}``: the
+  words of ``text`` spread over the WAV's duration, with ``" "`` entries between them as the
+  service sends. ``malformed()`` cuts the JSON off; ``bad_schema()`` leaves out ``words``.
 
 - ``POST /v1/music?output_format=mp3_44100_128`` (route ``"music"``), JSON ``{prompt,
   music_length_ms, model_id, force_instrumental, ...}``: the song's bytes (``audio/mpeg``), a
@@ -47,9 +54,9 @@ import wave
 from typing import Any
 
 import imageio_ffmpeg
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
-from .groq import Behaviour, FakeServer, Recorded, bad_schema, hang, malformed, ok, status
+from .groq import Behaviour, FakeServer, Recorded, bad_schema, hang, malformed, ok, spread, status
 
 __all__ = [
     "Behaviour",
@@ -71,11 +78,19 @@ MUSIC_TONES = (220.0, 277.18)  # A3 and C#4: the fake song
 
 
 class FakeElevenLabs(FakeServer):
-    def __init__(self, *, latency: float = 0.0, seconds_per_char: float = 0.06) -> None:
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        seconds_per_char: float = 0.06,
+        strict_language_code: bool = False,
+    ) -> None:
         super().__init__(latency=latency)
         self.seconds_per_char = seconds_per_char
+        self.strict_language_code = strict_language_code
         self.spoken: list[float] = []
         self.app.router.add_post("/v1/text-to-speech/{voice_id}/with-timestamps", self._tts)
+        self.app.router.add_post("/v1/forced-alignment", self._forced_alignment)
         self.app.router.add_post("/v1/music", self._music)
         self.app.router.add_post("/v1/sound-generation", self._sfx)
         self._encoded: dict[tuple[str, float, str], bytes] = {}
@@ -104,6 +119,8 @@ class FakeElevenLabs(FakeServer):
         text = str(payload.get("text", ""))
         if not text.strip():
             return self._error(400, "text must not be empty")
+        if refused := self._language_refused(payload):
+            return refused
         alignment = self._align(text)
         duration = (alignment["character_end_times_seconds"] or [0.0])[-1] + _TAIL
         self.spoken.append(duration)
@@ -118,6 +135,55 @@ class FakeElevenLabs(FakeServer):
             "normalized_alignment": alignment,
         }
         return self.respond(body)
+
+    async def _forced_alignment(self, request: web.Request) -> web.Response:
+        form: dict[str, list[str]] = {}
+        upload: tuple[str, bytes] | None = None
+        async for part in await request.multipart():
+            if not isinstance(part, BodyPartReader):
+                continue
+            data = bytes(await part.read())
+            if part.filename:
+                upload = (part.filename, data)
+            else:
+                form.setdefault(part.name or "", []).append(data.decode())
+        self.record("alignment", request, form=form, file=upload)
+        behaviour = await self.next_behaviour("alignment")
+        if not request.headers.get("xi-api-key"):
+            return self._error(401, "Invalid API key")
+        if behaviour.kind == "status":
+            return self._error(behaviour.code, f"fake status {behaviour.code}", behaviour)
+        if behaviour.kind == "malformed":
+            return self.respond('{"characters": [{"text": "O", "start": 0.0, "end"')
+        if behaviour.body is not None:
+            return self.respond(behaviour.body)
+        text = (form.get("text") or [""])[0]
+        if upload is None or not text.strip():
+            detail = [{"loc": ["body", "file" if upload is None else "text"], "msg": "required"}]
+            return self.respond({"detail": detail}, code=422)
+        try:
+            with wave.open(io.BytesIO(upload[1])) as reader:
+                duration = reader.getnframes() / reader.getframerate()
+        except (wave.Error, EOFError):
+            return self._error(400, "could not read the audio file")
+        body = _forced_alignment(text, duration)
+        if behaviour.kind == "bad_schema":
+            del body["words"]
+        return self.respond(body)
+
+    def _language_refused(self, payload: dict[str, Any]) -> web.Response | None:
+        """The service ignores ``language_code`` on multilingual v2, or (one report) answers
+        400; ``strict_language_code`` picks the second."""
+        model, code = payload.get("model_id"), payload.get("language_code")
+        if code is None or model != "eleven_multilingual_v2" or not self.strict_language_code:
+            return None
+        detail = {
+            "code": "invalid_parameters",
+            "status": "unsupported_language",
+            "message": f"Model '{model}' does not support language_code '{code}'.",
+            "param": "language_code",
+        }
+        return self.respond({"detail": detail}, code=400)
 
     async def _audio_request(self, route: str, request: web.Request) -> tuple[Any, Behaviour]:
         payload = await request.json()
@@ -214,6 +280,31 @@ def _tone(duration: float, rate: int, *, wav: bool) -> bytes:
         writer.setframerate(rate)
         writer.writeframes(pcm)
     return buffer.getvalue()
+
+
+def _forced_alignment(text: str, duration: float) -> dict[str, Any]:
+    """Words of ``text`` spread over the audio, a ``" "`` entry between each two (as the service
+    answers), and every character of each word timed within it."""
+    timed = spread(text.split(), duration)
+    words: list[dict[str, Any]] = []
+    characters: list[dict[str, Any]] = []
+    for index, word in enumerate(timed):
+        if index:
+            gap = {"text": " ", "start": timed[index - 1]["end"], "end": word["start"]}
+            words.append({**gap, "loss": 0.0})
+            characters.append(gap)
+        start, end, letters = word["start"], word["end"], word["word"]
+        step = (end - start) / len(letters)
+        characters.extend(
+            {
+                "text": c,
+                "start": round(start + k * step, 3),
+                "end": round(start + (k + 1) * step, 3),
+            }
+            for k, c in enumerate(letters)
+        )
+        words.append({"text": letters, "start": start, "end": end, "loss": 0.12})
+    return {"characters": characters, "words": words, "loss": 0.12}
 
 
 def _encode(kind: str, seconds: float, output_format: str) -> bytes:

@@ -18,10 +18,11 @@ recorded as sent: the SDK passes speechConfig's inner keys through in snake_case
 Behaviours:
     ok(text=None, sources=None, rate=24000)
         text: the model's text is ``text`` if given; else, when the request asks for JSON, a
-        valid ScriptDraft for the topic, language and length found in the prompt (see
-        ``draft``), otherwise research notes. Requests with the googleSearch tool get
-        groundingMetadata with ``sources`` (default: two URLs, the first repeated; ``[]``:
-        no groundingMetadata, as when the model did not search).
+        valid ScriptDraft for the topic, language and length found in the prompt, written in
+        that language (see ``draft`` and ``tests.fakes.scripts``), otherwise research notes.
+        Requests with the googleSearch tool get groundingMetadata with ``sources`` (default:
+        two URLs, the first repeated; ``[]``: no groundingMetadata, as when the model did not
+        search).
         tts: a quiet 440 Hz tone, mono s16le, ~2.5 words a second of the prompt, mime
         ``audio/L16;codec=pcm;rate=<rate>``.  image: a 72x128 PNG.
         ``draft(topic, language=, seconds=)`` returns the default ScriptDraft as a dict.
@@ -53,6 +54,8 @@ from PIL import Image
 
 from pipeline.scriptwriting import WORDS_PER_SECOND, scene_count
 
+from .scripts import octopus
+
 Kind = Literal["text", "tts", "image"]
 KINDS: tuple[Kind, ...] = ("text", "tts", "image")
 DEFAULT_SOURCES = (
@@ -69,14 +72,6 @@ _STATUS_NAMES = {
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
-# Narration per language, cut to the words each scene may have; other languages get words with
-# no English or Spanish function words, which scriptwriting.detect_language leaves undecided.
-_NARRATION = {
-    "en": "The story of this place is one of the strangest and it is true for all of us here.",
-    "ru": "Это одна из самых удивительных историй и она полностью правдива для всех нас сегодня.",
-    "es": "La historia de este lugar es una de las más extrañas y es verdad para todos nosotros.",
-}
-_NEUTRAL = "Zeta kappa omega delta sigma tau rho theta iota lambda gamma beta alpha psi chi."
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,21 +134,24 @@ class Recorded:
 
 
 def draft(topic: str, *, language: str = "en", seconds: int = 60) -> dict[str, Any]:
-    """The ScriptDraft the fake writes by default: passes scriptwriting.validate()."""
+    """The ScriptDraft the fake writes by default: passes scriptwriting.validate(). Scenes are
+    the sentences of ``tests.fakes.scripts.octopus(language)`` in turn (repeated when more scenes
+    are asked for), each cut to the words a scene may have at this length."""
     scenes = scene_count(seconds)
     words = max(4, int(seconds * WORDS_PER_SECOND / scenes))
-    narration = " ".join(_NARRATION.get(language, _NEUTRAL).split()[:words])
+    sentences = octopus(language)
+    narrations = [" ".join(sentences[i % len(sentences)].split()[:words]) for i in range(scenes)]
     return {
         "title": f"{topic[:60]}",
         "language": language,
-        "hook": narration,
+        "hook": narrations[0],
         "scenes": [
             {
                 "narration": narration,
                 "visual_query": f"{topic[:40]} {i + 1}",
                 "image_prompt": f"A cinematic picture of {topic[:60]}, part {i + 1}",
             }
-            for i in range(scenes)
+            for i, narration in enumerate(narrations)
         ],
         "hashtags": ["facts", "shorts", "science"],
         "description": f"{topic[:80]}.",

@@ -12,7 +12,8 @@ Routes (both need ``Authorization: Bearer <anything>``, else 401):
 
 - ``POST /openai/v1/chat/completions`` (route ``"chat"``): a ``chat.completion``. By default
   its message is a valid ``ScriptDraft`` in the language the prompt asks for ("Language: Russian
-  (ru)"; en, ru and es have texts). Like Groq, JSON mode answers 400 unless a message says "json".
+  (ru)"), in real sentences of that language (``tests.fakes.scripts``; all seven narration
+  languages). Like Groq, JSON mode answers 400 unless a message says "json".
 - ``POST /openai/v1/audio/transcriptions`` (route ``"transcriptions"``): multipart upload of a
   WAV; answers ``verbose_json`` with ``words`` [{word, start, end}] (when asked for with
   ``timestamp_granularities[]=word``) and ``segments``, spread over the WAV's duration. The words
@@ -51,6 +52,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Self
 
 from aiohttp import BodyPartReader, web
+
+from .scripts import octopus
 
 Kind = Literal["ok", "status", "hang", "malformed", "bad_schema"]
 
@@ -166,19 +169,6 @@ class FakeServer:
         return {"Retry-After": f"{behaviour.retry_after:g}"}
 
 
-# One sentence per scene, scenes split by " | ".
-_SAMPLES = {
-    "en": "Octopuses have three hearts and blue blood. | Two hearts pump blood to the gills."
-    " | The third one sends it to the body. | That heart stops when the octopus swims."
-    " | So they prefer to crawl on the sea floor. | Their blood is blue because of copper.",
-    "ru": "У осьминога три сердца и голубая кровь. | Два сердца гонят кровь к жабрам."
-    " | Третье сердце снабжает всё тело. | Оно замирает, когда осьминог плывёт."
-    " | Поэтому осьминоги любят ползать по дну. | Кровь голубая из-за меди в ней.",
-    "es": "El pulpo tiene tres corazones y la sangre azul. | Dos corazones llevan la sangre a"
-    " las branquias. | El tercero la envía a todo el cuerpo. | Ese corazón se para cuando el"
-    " pulpo nada. | Por eso prefiere caminar por el fondo del mar. | La sangre es azul por el"
-    " cobre que tiene.",
-}
 # What Groq answers when the model's output in JSON mode is not valid JSON.
 _JSON_VALIDATE_FAILED = {
     "error": {
@@ -192,8 +182,9 @@ _LANGUAGE = re.compile(r"Language: [^(\n]*\((\w+)\)")
 
 
 def sample_draft(language: str) -> dict[str, Any]:
-    """A ScriptDraft (as JSON data) that passes ``scriptwriting.validate`` for >= 20 s."""
-    lines = _SAMPLES.get(language, _SAMPLES["en"]).split(" | ")
+    """A ScriptDraft (as JSON data) that passes ``scriptwriting.validate`` for >= 20 s: one
+    scene per sentence of ``tests.fakes.scripts.octopus(language)``, in that language."""
+    lines = octopus(language)
     return {
         "title": lines[0].rstrip("."),
         "language": language,
@@ -301,7 +292,7 @@ class FakeGroq(FakeServer):
             return self._error(Behaviour(code=400), message, "invalid_request_error")
         text = self.expected_text or "the quick brown fox jumps over the lazy dog"
         spoken = mishear(text.split()) if self.mishear else text.split()
-        words = _spread(spoken, duration)
+        words = spread(spoken, duration)
         body: dict[str, Any] = {
             "task": "transcribe",
             "language": (form.get("language") or ["en"])[0],
@@ -328,7 +319,7 @@ def _completion(model: str, content: str) -> dict[str, Any]:
     }
 
 
-def _spread(words: list[str], duration: float) -> list[dict[str, Any]]:
+def spread(words: list[str], duration: float) -> list[dict[str, Any]]:
     """Word times over the audio, proportional to length, with a short gap between words."""
     if not words:
         return []

@@ -12,17 +12,10 @@ import pytest
 
 from pipeline.app import App
 from pipeline.cleanup import try_lock
+from pipeline.delivery import Post, PostForm, Published, deliver
+from pipeline.errors import DeliveryInterrupted, JobBusy, NotSent
 from pipeline.models import JobState
-from pipeline.resume import (
-    DeliveryInterrupted,
-    NotSent,
-    cli_key,
-    deliver,
-    message_key,
-    resume_jobs,
-    scheduled_key,
-)
-from pipeline.runner import JobBusy, Production
+from pipeline.resume import cli_key, message_key, resume_jobs, scheduled_key
 from pipeline.settings import Settings
 from pipeline.stages.script import parse_script
 from storage import DeliveryRepository, DuplicateJob, JobRecord
@@ -43,8 +36,11 @@ class Deliverer:
         self.calls: list[tuple[str, dict[str, object]]] = []
         self.error = error
 
-    async def __call__(self, job: JobRecord, production: Production) -> None:
-        self.calls.append((job.id, production.result))
+        self.posts: list[Post] = []
+
+    async def __call__(self, post: Post) -> None:
+        self.posts.append(post)
+        self.calls.append((post.job.id, {"reel": str(post.published.reel)}))
         if self.error is not None:
             raise self.error
 
@@ -82,17 +78,18 @@ async def test_the_same_key_makes_one_job(app: App) -> None:
 async def test_delivery_is_at_most_once(app: App) -> None:
     deliveries = DeliveryRepository(app.db)
     job = await chat_job(app, JobState.PRODUCING, chat_id="42")
-    production = Production(job.id, Path(job.work_dir), {"reel_url": "u"})
+    production = Published.of(job.id, Path(job.work_dir), {"reel_url": "file:///reel.mp4"})
     post = Deliverer()
     await deliver(app, job, production, post)
     await deliver(app, job, production, post)
-    assert post.calls == [(job.id, {"reel_url": "u"})]
+    assert post.calls == [(job.id, {"reel": str(Path(job.work_dir) / "reel.mp4")})]
     assert [(d.target, d.state) for d in await deliveries.for_job(job.id)] == [
         ("telegram:42", "sent")
     ]
     assert (await app.jobs.get(job.id)).state == JobState.DELIVERED  # type: ignore[union-attr]
 
-    # A process that died between claiming and confirming: never posted again by itself.
+    # A process that died between claiming and confirming, and no public link to send
+    # instead: never posted again by itself.
     stuck = await chat_job(app, JobState.PRODUCING, chat_id="43")
     await deliveries.claim(stuck.id, "telegram:43")
     with pytest.raises(DeliveryInterrupted):
@@ -103,16 +100,36 @@ async def test_delivery_is_at_most_once(app: App) -> None:
     assert len(post.calls) == 1
     await deliver(app, stuck, production, post, retry_unknown=True)  # a person asked again
     assert len(post.calls) == 2
+    assert [p.form(10**9) for p in post.posts] == [PostForm.VIDEO, PostForm.VIDEO]
+
+
+async def test_a_post_cut_off_mid_way_is_followed_by_its_link_once(app: App) -> None:
+    """Killed after the platform may have taken the video, before the post was recorded: the
+    restarted process sends the link in a short message, never the video a second time."""
+    deliveries = DeliveryRepository(app.db)
+    job = await chat_job(app, JobState.PRODUCING, chat_id="45")
+    published = Published.of(job.id, Path(job.work_dir), {"reel_url": "https://cdn.test/r.mp4"})
+    await deliveries.claim(job.id, "telegram:45")  # the killed process's claim
+    post = Deliverer()
+    await deliver(app, job, published, post)
+    await deliver(app, job, published, post)  # and again: already sent
+    (only,) = post.posts
+    assert only.interrupted and only.form(10**9) is PostForm.RESENT
+    assert [(d.target, d.state) for d in await deliveries.for_job(job.id)] == [
+        ("telegram:45", "sent")
+    ]
+    delivered = await app.jobs.get(job.id)
+    assert delivered is not None and delivered.state == JobState.DELIVERED
 
 
 async def test_a_shutdown_mid_post_still_records_the_post(app: App) -> None:
     """Cancelling the job (a bot shutting down) while the platform takes the video: the post
     and its record finish first, so the restarted bot neither reposts nor fails the job."""
     job = await chat_job(app, JobState.PRODUCING, chat_id="44")
-    production = Production(job.id, Path(job.work_dir), {})
+    production = Published.of(job.id, Path(job.work_dir), {})
     posting, release = asyncio.Event(), asyncio.Event()
 
-    async def slow_post(_: JobRecord, __: Production) -> None:
+    async def slow_post(_: Post) -> None:
         posting.set()
         await release.wait()
 
@@ -133,7 +150,7 @@ async def test_a_shutdown_mid_post_still_records_the_post(app: App) -> None:
 async def test_refused_and_unknown_posts(app: App) -> None:
     deliveries = DeliveryRepository(app.db)
     refused = await chat_job(app, JobState.PRODUCING, chat_id="1")
-    production = Production(refused.id, Path(refused.work_dir), {})
+    production = Published.of(refused.id, Path(refused.work_dir), {})
     with pytest.raises(NotSent):
         await deliver(app, refused, production, Deliverer(NotSent("bot blocked by the user")))
     assert await deliveries.for_job(refused.id) == []  # surely not sent: the claim is gone
@@ -170,7 +187,7 @@ async def test_resume_jobs_finishes_and_delivers_each_job_once(app: App) -> None
     assert sorted(resumed) == sorted([left.id, requested.id])
     assert [job_id for job_id, _ in telegram.calls] == [left.id]
     assert [job_id for job_id, _ in scheduled.calls] == [requested.id]
-    assert str(telegram.calls[0][1]["reel_url"]).endswith("/reel.mp4")
+    assert str(telegram.calls[0][1]["reel"]).endswith("/reel.mp4")
     states = {job.id: job.state for job in await app.jobs.recent()}
     assert states[left.id] == states[requested.id] == JobState.DELIVERED
     assert states[in_review.id] == JobState.SCRIPT_REVIEW

@@ -38,6 +38,7 @@ ASSETS = [
     "voice.wav",
     "subs.ass",
     "thumb.jpg",
+    "thumb-small.jpg",
     "images/0-0.jpg",
     "images/1-0.jpg",
     "images/2-0.jpg",
@@ -192,6 +193,7 @@ async def test_a_stage_that_runs_again_makes_the_later_ones_run_again(settings: 
             "sfx/sfx-title_hit.wav",
             "sfx/sfx-transition.wav",
             "subs.ass",
+            "thumb-small.jpg",
             "thumb.jpg",
             "voice.wav",
         ]
@@ -219,8 +221,8 @@ async def test_two_renders_take_turns_and_the_second_sees_its_place(settings: Se
         one, two = sorted(renders, key=lambda r: r.started_at)
         # started_at is stored to the millisecond; allow that much.
         assert two.started_at >= ended(one) - timedelta(milliseconds=2)
-        queued = [e.detail for job_id in events for e in events[job_id] if e.stage == "queued"]
-        assert queued == ["1"]
+        queued = [e.position for job_id in events for e in events[job_id] if e.stage == "queued"]
+        assert queued == [1]
 
 
 async def test_music_off_in_the_script_makes_a_voice_only_reel(settings: Settings) -> None:

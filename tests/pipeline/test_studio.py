@@ -8,18 +8,22 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from pipeline.app import App
+from pipeline.delivery import Post
 from pipeline.errors import InputError, ProviderError
-from pipeline.models import JobState, Scene, Script
+from pipeline.models import ImageCandidate, JobState, Scene, Script
+from pipeline.ports import ImageSource
 from pipeline.providers import build_offline
-from pipeline.runner import Production
 from pipeline.settings import Settings
 from pipeline.studio import (
     AdminOnly,
+    BadButton,
+    Busy,
     DraftFailed,
     NotOwner,
     NoWriter,
@@ -31,7 +35,6 @@ from pipeline.studio import (
     UnknownOption,
     WrongStep,
 )
-from storage import JobRecord
 
 ALICE, BOB, ADMIN = "telegram:1", "telegram:2", "telegram:99"
 PLAIN = "Octopuses have three hearts.\n\nTwo of them pump blood to the gills.\n\nBlue blood!"
@@ -297,9 +300,11 @@ async def test_render_produces_the_reel(studio: Studio, clock: Clock) -> None:
 
     delivered: list[str] = []
 
-    async def deliverer(job: JobRecord, production: Production) -> None:
-        assert (production.work / "reel.mp4").is_file() and production.result["reel_url"]
-        delivered.append(job.id)
+    async def deliverer(post: Post) -> None:
+        published = post.published
+        assert published.reel.is_file() and published.bytes == published.reel.stat().st_size
+        assert (published.width, published.height) == (720, 1280) and published.duration > 0
+        delivered.append(post.job.id)
 
     await studio.render(ALICE, job.id, deliverer, progress)
     assert delivered == [job.id]
@@ -352,3 +357,44 @@ async def test_music_is_on_until_the_user_turns_it_off(studio: Studio) -> None:
 def test_the_studio_imports_no_chat_library() -> None:
     code = "import sys, pipeline.studio; sys.exit(bool({'aiogram', 'discord'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+class GatedImages:
+    """An image source that waits for ``gate`` and then hands over to the offline cards: a
+    picture search that is still running while the test presses other buttons."""
+
+    name = "gated"
+
+    def __init__(self, inner: ImageSource) -> None:
+        self.inner, self.gate, self.entered = inner, asyncio.Event(), asyncio.Event()
+
+    async def candidates(
+        self, script: Script, scene: int, count: int, out_dir: Path
+    ) -> list[ImageCandidate]:
+        self.entered.set()
+        await self.gate.wait()
+        return await self.inner.candidates(script, scene, count, out_dir)
+
+
+async def test_presses_during_the_picture_search_are_refused_at_once(studio: Studio) -> None:
+    """Rewrite (or a second Approve, or Edit) pressed while the pictures are being found is
+    refused before anything starts, instead of answering "working" and then doing nothing."""
+    images = studio.app.providers.images
+    gated = GatedImages(images[-1])
+    images.insert(0, gated)
+    job = (await studio.own_script(ALICE, PLAIN, "k")).job
+    approving = asyncio.create_task(studio.approve(ALICE, job.id))
+    await gated.entered.wait()
+    for action in ("rewrite", "approve", "edit", "swap", "render"):
+        with pytest.raises(Busy) as caught:
+            await studio.authorize(ALICE, job.id, action)
+        assert caught.value.code == "error.busy"
+    with pytest.raises(NotOwner):  # someone else's press is still told it is not theirs
+        await studio.authorize(BOB, job.id, "rewrite")
+    assert (await studio.authorize(ALICE, job.id, "cancel")).id == job.id
+    gated.gate.set()
+    approved = await approving
+    assert approved.state == JobState.IMAGES_REVIEW
+    assert (await studio.authorize(ALICE, job.id, "swap")).id == job.id  # not busy any more
+    with pytest.raises(BadButton):
+        await studio.authorize(ALICE, job.id, "explode")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ProviderError
+from pipeline.errors import ProviderError, UploadError
 from pipeline.models import ImageCandidate, Scene, Script
 from pipeline.resilience import Policy
-from pipeline.uploads import AnnouncingImages, Uploader, UploadError, content_type
+from pipeline.uploads import AnnouncingImages, Uploader, content_type
 from storage import Database, JobRecord, JobRepository, UploadRepository
 from storage.jobs_queries import JobQueries
 

@@ -10,8 +10,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.presenters import HTML, script_text
 from locales import Translator
-from pipeline.studio import Studio
-from storage import JobRecord
+from pipeline.studio import JobRecord, Studio
 
 from .. import keyboards
 from ..callbacks import ScriptAction, SheetAction

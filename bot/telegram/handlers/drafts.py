@@ -10,10 +10,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
 from locales import Translator
-from pipeline.resume import message_key
-from pipeline.scriptwriting import MAX_SCENES
-from pipeline.stages.script import MAX_SCENE_CHARS
-from pipeline.studio import Started, Studio
+from pipeline.studio import MAX_SCENE_CHARS, MAX_SCENES, Started, Studio, message_key
 
 from ..keyboards import force_reply
 from ..progress import chat_action

@@ -14,9 +14,11 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 
 from bot.presenters import HTML, error_text
-from locales import Translator, translator
+from locales import Translator
 from pipeline.errors import ReelError
-from pipeline.studio import NotOwner, StaleJob, WrongStep
+from pipeline.studio import BadButton, Busy, JobNotFound, NotOwner, StaleJob, WrongStep
+
+from ..texts import telegram_translator
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ async def _tell(event: ErrorEvent, text: str) -> None:
         if isinstance(event.exception, NotOwner):
             await _answer(query, text, alert=True)
             return
-        if isinstance(event.exception, StaleJob | WrongStep):
+        if isinstance(event.exception, StaleJob | WrongStep | Busy | BadButton | JobNotFound):
             await _answer(query, text)
             return
         await _answer(query)
@@ -50,7 +52,7 @@ async def reel_error(event: ErrorEvent, t: Translator | None = None) -> None:
     exc = event.exception
     assert isinstance(exc, ReelError)
     logger.info("update %d: %s: %s", event.update.update_id, type(exc).__name__, exc)
-    await _tell(event, error_text(exc, t or translator("en")))
+    await _tell(event, error_text(exc, t or telegram_translator()))
 
 
 async def telegram_error(event: ErrorEvent) -> None:
@@ -60,11 +62,18 @@ async def telegram_error(event: ErrorEvent) -> None:
 async def unexpected(event: ErrorEvent, t: Translator | None = None) -> None:
     logger.error("update %d failed", event.update.update_id, exc_info=event.exception)
     with contextlib.suppress(TelegramAPIError):
-        await _tell(event, (t or translator("en"))("error.internal"))
+        await _tell(event, (t or telegram_translator())("error.internal"))
+
+
+async def unknown_button(query: CallbackQuery, t: Translator) -> None:
+    """Button data no handler matched: from an older version of the bot, or forged."""
+    logger.info("unknown callback data %r", (query.data or "")[:64])
+    await _answer(query, t("error.bad_button"))
 
 
 def create_router() -> Router:
     router = Router(name=__name__)
+    router.callback_query.register(unknown_button)
     router.error.register(reel_error, ExceptionTypeFilter(ReelError))
     router.error.register(telegram_error, ExceptionTypeFilter(TelegramAPIError))
     router.error.register(unexpected)

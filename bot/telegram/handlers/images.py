@@ -8,13 +8,13 @@ from aiogram import Bot, F, Router
 from aiogram.types import BufferedInputFile, CallbackQuery, InputMediaPhoto
 
 from bot.presenters import HTML, sheet_caption
+from bot.productions import Productions
 from locales import Translator
 from pipeline.concurrency import KeyedLocks
 from pipeline.studio import Studio
 
 from .. import keyboards
 from ..callbacks import SheetAction, SheetStep, SwapScene
-from ..production import Productions
 from .common import cancel, chat_of, drop_keyboard, message_id_of
 
 logger = logging.getLogger(__name__)

@@ -11,8 +11,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from bot.presenters import HTML, sheet_caption
 from locales import Translator
-from pipeline.stages.script import MAX_SCENE_CHARS
-from pipeline.studio import StaleJob, Studio
+from pipeline.studio import MAX_SCENE_CHARS, StaleJob, Studio
 
 from .. import keyboards
 from ..callbacks import EditScene, ScriptAction, ScriptStep

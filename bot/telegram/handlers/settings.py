@@ -1,4 +1,5 @@
-"""/language, /voice and /style: per-user settings, stored by the studio."""
+"""/language, /voice and /style: the shared settings screens (``bot.preferences``) as inline
+keyboards."""
 
 from __future__ import annotations
 
@@ -9,74 +10,53 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from locales import ENDONYMS, Translator, negotiate, translator
-from pipeline.catalog import STYLES
-from pipeline.studio import NARRATION_LANGUAGES, UI_LANGUAGES, Preferences, Studio, voice_label
+from bot.preferences import Screen, Setting, choose, screen
+from bot.presenters import HTML
+from locales import Translator
+from pipeline.studio import UI_LANGUAGES, Studio
 
-from .. import keyboards
-from ..callbacks import DEFAULT, Setting, SettingChoice
-from .common import say
+from ..callbacks import SettingChoice
 
 logger = logging.getLogger(__name__)
 
+PER_ROW = {Setting.LANGUAGE: None, Setting.VOICE: 2, Setting.STYLE: 1}
 
-def _language_view(prefs: Preferences, t: Translator) -> tuple[str, InlineKeyboardMarkup]:
-    text = say(
-        t,
-        "settings.language",
-        ui=ENDONYMS.get(t.locale, t.locale),
-        narration=ENDONYMS.get(prefs.language, prefs.language),
-    )
+
+def keyboard(view: Screen) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    for code in UI_LANGUAGES:
-        tick = "✓ " if code == t.locale else ""
+    for option in view.options:
         builder.button(
-            text=f"{tick}🖥 {ENDONYMS[code]}",
-            callback_data=SettingChoice(setting=Setting.UI_LANGUAGE, value=code),
+            text=option.ticked,
+            callback_data=SettingChoice(setting=option.setting, value=option.value),
         )
-    for code in NARRATION_LANGUAGES:
-        tick = "✓ " if code == prefs.language else ""
-        builder.button(
-            text=f"{tick}🎙 {ENDONYMS.get(code, code)}",
-            callback_data=SettingChoice(setting=Setting.LANGUAGE, value=code),
-        )
-    builder.adjust(len(UI_LANGUAGES), 3)
-    return text, builder.as_markup()
+    per_row = PER_ROW[view.setting]
+    if per_row is None:  # the interface languages on one row, narration three a row
+        builder.adjust(len(UI_LANGUAGES), 3)
+    else:
+        builder.adjust(per_row)
+    return builder.as_markup()
 
 
-def _voice_view(
-    prefs: Preferences, t: Translator, studio: Studio
-) -> tuple[str, InlineKeyboardMarkup]:
-    current = voice_label(prefs.voice) or t("settings.voice_default")
-    text = say(
-        t, "settings.voice", language=ENDONYMS.get(prefs.language, prefs.language), voice=current
-    )
-    options = keyboards.voice_options(studio.voice_options(prefs.language), t)
-    return text, keyboards.choices(Setting.VOICE, options, prefs.voice)
-
-
-def _style_view(prefs: Preferences, t: Translator) -> tuple[str, InlineKeyboardMarkup]:
-    text = say(t, "settings.style", style=t(f"style.{prefs.style}"))
-    options = [(name, t(f"style.{name}")) for name in STYLES]
-    return text, keyboards.choices(Setting.STYLE, options, prefs.style, per_row=1)
+async def _show(
+    message: Message, setting: Setting, t: Translator, studio: Studio, owner: str
+) -> None:
+    view = screen(setting, await studio.preferences(owner), t, HTML, studio)
+    await message.answer(view.text, reply_markup=keyboard(view))
 
 
 async def language(message: Message, t: Translator, studio: Studio, owner: str) -> None:
-    text, markup = _language_view(await studio.preferences(owner), t)
-    await message.answer(text, reply_markup=markup)
+    await _show(message, Setting.LANGUAGE, t, studio, owner)
 
 
 async def voice(message: Message, t: Translator, studio: Studio, owner: str) -> None:
-    text, markup = _voice_view(await studio.preferences(owner), t, studio)
-    await message.answer(text, reply_markup=markup)
+    await _show(message, Setting.VOICE, t, studio, owner)
 
 
 async def style(message: Message, t: Translator, studio: Studio, owner: str) -> None:
-    text, markup = _style_view(await studio.preferences(owner), t)
-    await message.answer(text, reply_markup=markup)
+    await _show(message, Setting.STYLE, t, studio, owner)
 
 
-async def choose(
+async def chosen(
     query: CallbackQuery,
     callback_data: SettingChoice,
     bot: Bot,
@@ -84,29 +64,15 @@ async def choose(
     studio: Studio,
     owner: str,
 ) -> None:
-    setting, value = callback_data.setting, callback_data.value
-    field = {
-        Setting.UI_LANGUAGE: "ui_language",
-        Setting.LANGUAGE: "language",
-        Setting.VOICE: "voice",
-        Setting.STYLE: "style",
-    }[setting]
-    prefs = await studio.update_preferences(owner, **{field: None if value == DEFAULT else value})
-    if setting is Setting.UI_LANGUAGE:
-        t = translator(negotiate(prefs.ui_language))
+    prefs, t = await choose(studio, owner, callback_data.setting, callback_data.value, t)
     await query.answer(t("settings.saved"))
-    if setting in (Setting.UI_LANGUAGE, Setting.LANGUAGE):
-        text, markup = _language_view(prefs, t)
-    elif setting is Setting.VOICE:
-        text, markup = _voice_view(prefs, t, studio)
-    else:
-        text, markup = _style_view(prefs, t)
     if query.message is not None:
+        view = screen(callback_data.setting, prefs, t, HTML, studio)
         await bot.edit_message_text(
-            text=text,
+            text=view.text,
             chat_id=query.message.chat.id,
             message_id=query.message.message_id,
-            reply_markup=markup,
+            reply_markup=keyboard(view),
         )
 
 
@@ -115,5 +81,5 @@ def create_router() -> Router:
     router.message.register(language, Command("language"))
     router.message.register(voice, Command("voice"))
     router.message.register(style, Command("style"))
-    router.callback_query.register(choose, SettingChoice.filter(F.setting.in_(set(Setting))))
+    router.callback_query.register(chosen, SettingChoice.filter(F.setting.in_(set(Setting))))
     return router

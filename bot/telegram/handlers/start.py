@@ -19,11 +19,11 @@ logger = logging.getLogger(__name__)
 async def start(message: Message, t: Translator, state: FSMContext) -> None:
     await state.clear()
     name = message.from_user.first_name if message.from_user else ""
-    await message.answer(say(t, "start.greeting", name=name))
+    await message.answer(say(t, "start.telegram", name=name))
 
 
 async def help_(message: Message, t: Translator) -> None:
-    await message.answer(say(t, "help.text"))
+    await message.answer(say(t, "help.telegram"))
 
 
 def create_router() -> Router:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from google.genai import types
 from pydantic import ValidationError
 
-from ... import catalog, scriptwriting
+from ... import catalog, language_id, scriptwriting
 from ...errors import InputError, ProviderError
 from ...models import Script
 from ...scriptwriting import ScriptDraft
@@ -78,6 +78,7 @@ class GeminiScriptWriter(GeminiAdapter):
 
     async def write(self, topic: str, *, language: str, seconds: int) -> Script:
         began = time.perf_counter()
+        await language_id.ready()  # the draft's language check must not load it on the loop
         found = _Grounding()
         asked, text, combined = await self._first_draft(
             topic, language=language, seconds=seconds, found=found

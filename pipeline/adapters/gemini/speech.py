@@ -25,15 +25,8 @@ from ._client import PROVIDER, GeminiAdapter, finish_reason, first_parts
 logger = logging.getLogger(__name__)
 
 DEFAULT_RATE = 24_000
-# The prebuilt voices of Gemini TTS; a voice chosen for another engine falls back to the default.
-VOICES = frozenset(
-    {
-        "Zephyr", "Puck", "Charon", "Kore", "Fenrir", "Leda", "Orus", "Aoede", "Callirrhoe",
-        "Autonoe", "Enceladus", "Iapetus", "Umbriel", "Algieba", "Despina", "Erinome", "Algenib",
-        "Rasalgethi", "Laomedeia", "Achernar", "Alnilam", "Schedar", "Gacrux", "Pulcherrima",
-        "Achird", "Zubenelgenubi", "Vindemiatrix", "Sadachbia", "Sadaltager", "Sulafat",
-    }
-)  # fmt: skip
+# A voice chosen for another engine falls back to the default.
+VOICES = frozenset(catalog.GEMINI_VOICES)
 
 
 class GeminiSpeech(GeminiAdapter):

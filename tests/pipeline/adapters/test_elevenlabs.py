@@ -94,6 +94,62 @@ async def test_a_voice_that_is_not_an_elevenlabs_id_falls_back_to_the_default(
     assert fake.requests[0].path == default
 
 
+@pytest.mark.parametrize("language", catalog.LANGUAGES)
+async def test_multilingual_v2_gets_no_language_code(
+    script: Script, tmp_path: Path, language: str
+) -> None:
+    # The strict fake answers 400 to language_code on multilingual v2, as one report says.
+    async with FakeElevenLabs(strict_language_code=True) as strict:
+        synth = ElevenLabsSynth(KEY, base_url=strict.base_url, timeout=5.0)
+        try:
+            voiceover = await synth.synthesize(script, VoiceChoice(language=language), tmp_path)
+        finally:
+            await synth.aclose()
+    assert voiceover.words
+    [request] = strict.requests
+    assert request.json["model_id"] == "eleven_multilingual_v2"
+    assert "language_code" not in request.json
+
+
+@pytest.mark.parametrize("language", catalog.LANGUAGES)
+async def test_a_model_that_takes_language_code_gets_it(
+    fake: FakeElevenLabs, script: Script, tmp_path: Path, language: str
+) -> None:
+    synth = ElevenLabsSynth(KEY, base_url=fake.base_url, timeout=5.0, model="eleven_flash_v2_5")
+    try:
+        await synth.synthesize(script, VoiceChoice(language=language), tmp_path)
+    finally:
+        await synth.aclose()
+    [request] = fake.requests
+    assert request.json["model_id"] == "eleven_flash_v2_5"
+    assert request.json["language_code"] == catalog.VOICES[language].elevenlabs_language_code
+    assert request.json["language_code"] == language
+
+
+@pytest.mark.parametrize(
+    ("model", "language"), [("eleven_multilingual_v2", "hu"), ("eleven_flash_v2_5", "xx")]
+)
+async def test_a_language_the_model_does_not_speak_fails_before_any_request(
+    fake: FakeElevenLabs, script: Script, tmp_path: Path, model: str, language: str
+) -> None:
+    synth = ElevenLabsSynth(KEY, base_url=fake.base_url, timeout=5.0, model=model)
+    try:
+        with pytest.raises(ProviderError, match=f"does not speak '{language}'") as caught:
+            await synth.policy.call(
+                lambda: synth.synthesize(script, VoiceChoice(language=language), tmp_path)
+            )
+    finally:
+        await synth.aclose()
+    # Not retryable: the voice chain moves on to the next engine at once.
+    assert not caught.value.retryable and caught.value.attempts == 1
+    assert fake.requests == []
+
+
+def test_an_unknown_model_is_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match="unknown ElevenLabs model"):
+        ElevenLabsSynth(KEY, model="eleven_monolingual_v0")
+
+
 async def test_429_is_retried_after_retry_after(
     synth: ElevenLabsSynth, fake: FakeElevenLabs, script: Script, tmp_path: Path
 ) -> None:

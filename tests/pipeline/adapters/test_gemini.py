@@ -15,6 +15,7 @@ import pytest
 from google.genai import errors as genai_errors
 from PIL import Image
 
+from pipeline import catalog
 from pipeline.adapters.gemini import GeminiImages, GeminiScriptWriter, GeminiSpeech, translate
 from pipeline.adapters.gemini._client import GeminiAdapter
 from pipeline.chain import first_success
@@ -33,6 +34,7 @@ from tests.fakes.gemini import (
     ok,
     status,
 )
+from tests.fakes.scripts import OCTOPUS
 
 KEY = "AIza-test-key-never-logged"
 TOPIC = "why octopuses have three hearts"
@@ -177,6 +179,16 @@ async def test_grounded_draft_in_one_call(writer: GeminiScriptWriter, fake: Fake
     assert sent.grounded and sent.wants_json
     assert sent.body["generationConfig"]["responseSchema"]["title"] == "ScriptDraft"
     assert TOPIC in sent.prompt and "(ru)" in sent.prompt
+
+
+@pytest.mark.parametrize("language", catalog.LANGUAGES)
+async def test_drafts_in_every_narration_language(
+    writer: GeminiScriptWriter, fake: FakeGemini, language: str
+) -> None:
+    script = await writer.write(TOPIC, language=language, seconds=20)
+    assert script.language == language
+    assert [s.narration for s in script.scenes] == list(OCTOPUS[language])
+    assert len(fake.of("text")) == 1  # accepted as it came, no repair asked for
 
 
 async def test_no_grounding_metadata_means_not_grounded(

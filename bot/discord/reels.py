@@ -1,0 +1,156 @@
+"""The Discord side of making a reel (``bot.productions.ReelFront``): the progress message,
+telling the channel, and posting the reel in the form the pipeline chose.
+
+While the Render press's interaction token lives (15 minutes) messages go out as its
+followups, which need no channel permission; after that, or after a restart, through the
+channel itself. The requester is mentioned on delivery, and nobody else is ever pinged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import discord
+
+from bot.presenters import MARKDOWN, Markup, reel_caption, reel_note
+from bot.progress import Edit
+from locales import Translator
+from pipeline.delivery import Deliverer, Post, PostForm
+from pipeline.errors import NotSent
+from pipeline.studio import JobRecord, Studio
+
+from .texts import CONTENT_LIMIT, discord_translator
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LIMIT = 10 * 1024 * 1024  # discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
+TOKEN_GONE = {10015, 50027}  # unknown webhook, invalid webhook token
+CAPTION_LIMIT = 1500  # of the 2000: room for the mention and a note
+
+
+class DiscordReels:
+    markup: Markup = MARKDOWN
+
+    def __init__(self, client: discord.Client, studio: Studio) -> None:
+        self.client = client
+        self.studio = studio
+        self._interactions: dict[str, discord.Interaction] = {}
+
+    def remember(self, job_id: str, interaction: discord.Interaction) -> None:
+        self._interactions[job_id] = interaction
+
+    def _interaction(self, job: JobRecord) -> discord.Interaction | None:
+        interaction = self._interactions.get(job.id)
+        return interaction if interaction is not None and not interaction.is_expired() else None
+
+    async def _send(
+        self,
+        job: JobRecord,
+        content: str,
+        *,
+        file: Callable[[], discord.File] | None = None,
+        mentions: discord.AllowedMentions | None = None,
+    ) -> discord.Message:
+        """Through the interaction while its token lives, else through the channel."""
+        mentions = mentions or discord.AllowedMentions.none()
+        content = content[:CONTENT_LIMIT]
+        interaction = self._interaction(job)
+        if interaction is not None:
+            try:
+                if file is None:
+                    return await interaction.followup.send(
+                        content, allowed_mentions=mentions, wait=True
+                    )
+                return await interaction.followup.send(
+                    content, file=file(), allowed_mentions=mentions, wait=True
+                )
+            except discord.HTTPException as exc:
+                if exc.code not in TOKEN_GONE and exc.status != 401:
+                    raise
+                logger.info("job %s: interaction token gone; posting to the channel", job.id)
+                self._interactions.pop(job.id, None)
+        if job.chat_id is None:
+            raise NotSent(f"job {job.id} has no channel")
+        channel = self.client.get_partial_messageable(int(job.chat_id))
+        if file is None:
+            return await channel.send(content, allowed_mentions=mentions)
+        return await channel.send(content, file=file(), allowed_mentions=mentions)
+
+    async def open_progress(self, job: JobRecord, text: str) -> Edit | None:
+        try:
+            message = await self._send(job, text)
+        except (discord.HTTPException, NotSent) as exc:
+            logger.warning("job %s: no progress message: %s", job.id, exc)
+            return None
+
+        async def edit(new_text: str) -> None:
+            try:
+                await message.edit(content=new_text[:CONTENT_LIMIT])
+            except discord.HTTPException as exc:
+                logger.warning("progress edit failed: %s", exc)
+
+        return edit
+
+    async def tell(self, job: JobRecord, text: str) -> None:
+        try:
+            await self._send(job, text)
+        except (discord.HTTPException, NotSent) as exc:
+            logger.warning("could not tell channel %s about job %s: %s", job.chat_id, job.id, exc)
+
+    def deliverer(self, t: Translator) -> Deliverer:
+        async def deliver(post: Post) -> None:
+            await self.post(post, t)
+
+        return deliver
+
+    async def resumed(self, post: Post) -> None:
+        job = post.job
+        ui = (await self.studio.preferences(job.owner_id)).ui_language if job.owner_id else None
+        await self.post(post, discord_translator(ui, job.language))
+
+    async def _limit(self, job: JobRecord) -> int:
+        interaction = self._interaction(job)
+        if interaction is not None:
+            return interaction.filesize_limit
+        noted = (await self.studio.destination(job.id)).get("limit")
+        return noted if isinstance(noted, int) and noted > 0 else DEFAULT_LIMIT
+
+    async def post(self, post: Post, t: Translator) -> None:
+        job, published = post.job, post.published
+        limit = await self._limit(job)
+        form = post.form(limit)
+        caption = reel_caption(
+            self.studio.script_of(job), published.url, t, MARKDOWN, limit=CAPTION_LIMIT
+        )
+        requester = _user_id(job.owner_id)
+        mention = f"<@{requester}>\n" if requester else ""
+        mentions = discord.AllowedMentions(
+            everyone=False,
+            roles=False,
+            replied_user=False,
+            users=[discord.Object(requester)] if requester else False,
+        )
+        try:
+            if form is PostForm.VIDEO:
+                await self._send(
+                    job,
+                    mention + caption,
+                    file=lambda: discord.File(published.reel, filename="reel.mp4"),
+                    mentions=mentions,
+                )
+            else:
+                note = MARKDOWN.escape(reel_note(form, published, limit, t))
+                await self._send(job, f"{mention}{note}\n\n{caption}", mentions=mentions)
+        except discord.DiscordServerError:
+            raise  # the post may have gone out: the outcome is unknown
+        except discord.HTTPException as exc:
+            raise NotSent(f"the platform refused the reel: {exc}") from exc
+        finally:
+            self._interactions.pop(job.id, None)
+        logger.info("job %s: reel posted to channel %s (%s)", job.id, job.chat_id, form)
+
+
+def _user_id(owner: str | None) -> int | None:
+    platform, _, user_id = (owner or "").partition(":")
+    return int(user_id) if platform == "discord" and user_id.isdigit() else None

@@ -1,0 +1,91 @@
+"""Which narration language a text is in, or None when that cannot be said with confidence.
+
+The model is py3langid's (the langid.py naive Bayes model, 4.5 MB, shipped inside the wheel),
+restricted to the narration languages. It is a draft check: a wrong answer rejects a good draft,
+while None only lets a draft through, so every doubt answers None:
+
+- too few letters to judge (a word or two);
+- the whole text's probability below ``MIN_CONFIDENCE``;
+- mixed text: the sentences the model is sure about disagree, and the main language holds
+  less than ``MIN_SHARE`` of their letters.
+
+Loading the model takes about half a second (an xz-compressed numpy archive), so it happens
+once, on first use; code on the event loop awaits ``ready()`` first, which loads it in a thread.
+A classification then takes well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from .catalog import LANGUAGES
+
+logger = logging.getLogger(__name__)
+
+# Fewer letters than this (about four words) and any guess is noise: "Hola", "OK", "Paris".
+MIN_LETTERS = 20
+# The model's probabilities are normalised over the seven languages. Real sentences of 5-10
+# words score 0.79-1.0 for their language; featureless or foreign text spreads out (1/7 each).
+MIN_CONFIDENCE = 0.9
+# In mixed text, the main language's share of the letters of the sentences the model is sure of.
+MIN_SHARE = 0.75
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+
+_lock = threading.Lock()
+_identifier: Any = None
+
+
+def load() -> Any:
+    """The identifier, loaded on first call (thread-safe). Blocks for ~0.5 s the first time."""
+    global _identifier
+    with _lock:
+        if _identifier is None:
+            from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+            began = time.perf_counter()
+            identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+            identifier.set_languages(list(LANGUAGES))
+            _identifier = identifier
+            logger.info("language model loaded in %.2f s", time.perf_counter() - began)
+        return _identifier
+
+
+async def ready() -> None:
+    """Load the model in a thread if it is not loaded yet, so the loop never waits on it."""
+    if _identifier is None:
+        await asyncio.to_thread(load)
+
+
+def detect_language(text: str) -> str | None:
+    """The narration language ``text`` is written in, or None when unsure (see the module)."""
+    if _letters(text) < MIN_LETTERS:
+        return None
+    identifier = load()
+    language, confidence = identifier.classify(text)
+    if confidence < MIN_CONFIDENCE:
+        logger.debug("language unsure: %s at %.2f", language, confidence)
+        return None
+    sure: Counter[str] = Counter()
+    for sentence in _SENTENCE_END.split(text):
+        letters = _letters(sentence)
+        if letters < MIN_LETTERS:
+            continue
+        said, certainty = identifier.classify(sentence)
+        if certainty >= MIN_CONFIDENCE:
+            sure[said] += letters
+    total = sum(sure.values())
+    if total and sure[language] / total < MIN_SHARE:
+        logger.debug("language unsure: mixed %s", dict(sure))
+        return None
+    return str(language)
+
+
+def _letters(text: str) -> int:
+    return sum(char.isalpha() for char in text)

@@ -1,0 +1,72 @@
+"""What the fake LLMs write: one short real script per narration language, about octopuses.
+
+Real sentences, not filler, so the language check (``pipeline.language_id``) sees what a model
+would send; short ones (8 words at most), so a scene never has to be cut at the 20-60 s sizes the
+tests ask for; and the letters each language needs beyond ASCII (ß, œ, ç, ã, ё, ...) appear.
+"""
+
+from __future__ import annotations
+
+OCTOPUS: dict[str, tuple[str, ...]] = {
+    "en": (
+        "Octopuses have three hearts and blue blood.",
+        "Two hearts pump blood to the gills.",
+        "The third one sends it to the body.",
+        "That heart stops when the octopus swims.",
+        "So octopuses prefer to crawl instead.",
+        "Their blood is blue because of copper.",
+    ),
+    "ru": (
+        "У осьминога три сердца и голубая кровь.",
+        "Два сердца гонят кровь к жабрам.",
+        "Третье сердце снабжает всё тело.",
+        "Оно замирает, когда осьминог плывёт.",
+        "Поэтому осьминоги любят ползать по дну.",
+        "Кровь голубая из-за меди в ней.",
+    ),
+    "es": (
+        "Un pulpo pequeño ya tiene tres corazones.",
+        "Dos bombean sangre hacia las branquias.",
+        "El tercero la envía a todo el cuerpo.",
+        "Ese corazón se detiene cuando el pulpo nada.",
+        "Por eso prefiere arrastrarse por el fondo.",
+        "Su sangre es azul por el cobre.",
+    ),
+    "de": (
+        "Ein Oktopus hat drei Herzen und blaues Blut.",
+        "Zwei Herzen pumpen Blut zu den Kiemen.",
+        "Das dritte versorgt den übrigen Körper.",
+        "Es hört auf, wenn der Oktopus schwimmt.",
+        "Deshalb kriecht er lieber über den Meeresboden.",
+        "Sein Blut fließt blau, weil es Kupfer enthält.",
+    ),
+    "fr": (
+        "Une pieuvre possède trois cœurs.",
+        "Deux cœurs envoient le sang aux branchies.",
+        "Le troisième irrigue le reste du corps.",
+        "Ce cœur s'arrête quand la pieuvre nage.",
+        "Ça explique pourquoi elle préfère ramper.",
+        "Son sang est bleu grâce au cuivre.",
+    ),
+    "it": (
+        "Il polpo ha tre cuori e sangue blu.",
+        "Due cuori pompano il sangue alle branchie.",
+        "Il terzo lo porta a tutto il corpo.",
+        "Questo cuore si ferma quando il polpo nuota.",
+        "Perciò il polpo preferisce strisciare sul fondo.",
+        "Il sangue è blu perché contiene rame.",
+    ),
+    "pt": (
+        "O polvo tem três corações e sangue azul.",
+        "Dois corações bombeiam sangue para as brânquias.",
+        "O terceiro leva o sangue ao corpo.",
+        "Esse coração para quando o polvo nada.",
+        "Então ele prefere rastejar no fundo.",
+        "O sangue é azul por causa do cobre.",
+    ),
+}
+
+
+def octopus(language: str) -> tuple[str, ...]:
+    """The script's sentences in ``language``; English for a language the fakes do not write."""
+    return OCTOPUS.get(language, OCTOPUS["en"])

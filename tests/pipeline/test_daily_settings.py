@@ -1,0 +1,78 @@
+"""The issue-9 settings block read from the environment, and its errors."""
+
+from __future__ import annotations
+
+import os
+from datetime import time
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from pipeline.destinations import parse_destinations
+from pipeline.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("REELFACTORY_")]:
+        monkeypatch.delenv(name)
+
+
+def test_defaults() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.daily_destinations == []
+    assert settings.daily_time == time(9, 0) and settings.summary_time == time(21, 0)
+    assert settings.timezone == "UTC" and settings.daily_count == 1
+    assert settings.daily_repeat_days == 14 and settings.alert_repeat_minutes == 60
+    assert settings.trends_chain == ["wikipedia", "google_trends", "list"]
+    assert settings.wikipedia_api_base == "https://{lang}.wikipedia.org/api/rest_v1"
+    assert settings.google_trends_rss_base == "https://trends.google.com/trending/rss"
+
+
+def test_read_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env = {
+        "REELFACTORY_DAILY_DESTINATIONS": (
+            "telegram:-1001234567890@en,discord:112233445566778899@es"
+        ),
+        "REELFACTORY_DAILY_TIME": "07:45",
+        "REELFACTORY_TIMEZONE": "America/Mexico_City",
+        "REELFACTORY_DAILY_COUNT": "2",
+        "REELFACTORY_TRENDS_CHAIN": "google_trends, list",
+        "REELFACTORY_GOOGLE_TRENDS_GEO": "en:US,es:MX",
+        "REELFACTORY_TRENDS_LIST_FILE": str(tmp_path / "topics.txt"),
+        "REELFACTORY_CONTACT_EMAIL": "ops@reels.example",
+        "REELFACTORY_ALERT_REPEAT_MINUTES": "30",
+        "REELFACTORY_SUMMARY_TIME": "22:00",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert [str(d) for d in parse_destinations(settings.daily_destinations)] == [
+        "telegram:-1001234567890@en",
+        "discord:112233445566778899@es",
+    ]
+    assert settings.daily_time == time(7, 45) and settings.summary_time == time(22, 0)
+    assert settings.timezone == "America/Mexico_City" and settings.daily_count == 2
+    assert settings.trends_chain == ["google_trends", "list"]
+    assert settings.trends_list_file == tmp_path / "topics.txt"
+    assert settings.alert_repeat_minutes == 30
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("REELFACTORY_DAILY_DESTINATIONS", "whatsapp:1", "telegram or discord"),
+        ("REELFACTORY_TIMEZONE", "Moon/Base", "not an IANA time zone"),
+        ("REELFACTORY_DAILY_TIME", "25:00", "daily_time"),
+        ("REELFACTORY_DAILY_COUNT", "0", "daily_count"),
+        ("REELFACTORY_TRENDS_CHAIN", "wikipedia,reddit", "unknown trend sources"),
+        ("REELFACTORY_GOOGLE_TRENDS_GEO", "USA", "not a country code"),
+    ],
+)
+def test_bad_values_stop_start_up(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=message):
+        Settings(_env_file=None)  # type: ignore[call-arg]
