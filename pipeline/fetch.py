@@ -27,7 +27,8 @@ import io
 import ipaddress
 import logging
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -231,15 +232,26 @@ class ImageFetcher:
         await asyncio.to_thread(atomic_copy, cached, dest)
         return dest
 
-    async def _download(self, url: httpx.URL) -> bytes:
+    async def download(
+        self, url: str, *, kind: str, sniff: Callable[[bytes], bool], max_bytes: int
+    ) -> bytes:
+        """The same guarded download for other media (the music stage's audio tracks):
+        ``sniff`` judges the first 16 bytes, ``kind`` names the media in messages. Not
+        decoded, not cached: that is the caller's business."""
+        return await self._download(check_url(url), _Expect(kind, sniff, max_bytes))
+
+    async def _download(self, url: httpx.URL, expect: _Expect | None = None) -> bytes:
         host = url.host
+        expect = expect or _Expect("image", looks_like_image, self.max_bytes)
         async with self._downloads:
             try:
                 async with asyncio.timeout(self.timeout):
-                    return await self._follow(url)
+                    return await self._follow(url, expect)
             except (TimeoutError, httpx.TimeoutException):
                 raise ProviderError(
-                    f"{host}: no image within {self.timeout:g} s", provider=PROVIDER, retryable=True
+                    f"{host}: no {expect.kind} within {self.timeout:g} s",
+                    provider=PROVIDER,
+                    retryable=True,
                 ) from None
             except httpx.HTTPError as exc:
                 transient = isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError)
@@ -249,7 +261,7 @@ class ImageFetcher:
                     retryable=transient,
                 ) from None
 
-    async def _follow(self, url: httpx.URL) -> bytes:
+    async def _follow(self, url: httpx.URL, expect: _Expect) -> bytes:
         for _ in range(MAX_REDIRECTS + 1):
             response = await self._client.send(self._client.build_request("GET", url), stream=True)
             try:
@@ -260,16 +272,16 @@ class ImageFetcher:
                     url = check_url(_join(response.url, location))
                     continue
                 _check_status(response)
-                return await self._read_capped(response)
+                return await self._read_capped(response, expect)
             finally:
                 await response.aclose()
         raise _refusal(f"more than {MAX_REDIRECTS} redirects")
 
-    async def _read_capped(self, response: httpx.Response) -> bytes:
-        host = response.url.host
-        too_big = _refusal(f"{host}: the image is over {self.max_bytes / 2**20:.1f} MiB")
+    async def _read_capped(self, response: httpx.Response, expect: _Expect) -> bytes:
+        host, cap = response.url.host, expect.max_bytes
+        too_big = _refusal(f"{host}: the {expect.kind} is over {cap / 2**20:.1f} MiB")
         declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if declared.isdigit() and int(declared) > cap:
             raise too_big
         if response.headers.get("content-encoding", "identity").lower() != "identity":
             raise _refusal(f"{host}: compressed responses are not accepted")
@@ -277,13 +289,26 @@ class ImageFetcher:
         sniffed = False
         async for chunk in response.aiter_raw():
             body += chunk
-            if len(body) > self.max_bytes:
+            if len(body) > cap:
                 raise too_big
             if not sniffed and len(body) >= 16:
                 sniffed = True
-                if not looks_like_image(bytes(body[:16])):
-                    raise _refusal(f"{host}: not an image")
+                if not expect.sniff(bytes(body[:16])):
+                    raise _refusal(f"{host}: not {_article(expect.kind)} {expect.kind}")
         return bytes(body)
+
+
+@dataclass(frozen=True, slots=True)
+class _Expect:
+    """What a download must be: its name in messages, a first look at its bytes, a cap."""
+
+    kind: str
+    sniff: Callable[[bytes], bool]
+    max_bytes: int
+
+
+def _article(kind: str) -> str:
+    return "an" if kind[:1] in "aeiou" else "a"
 
 
 def _join(base: httpx.URL, location: str) -> httpx.URL:

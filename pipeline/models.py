@@ -42,6 +42,9 @@ class Script(BaseModel):
     sources: list[str] = Field(default_factory=list)
     style_bible: str = ""
     grounded: bool = False
+    # Background music: None for the default (generated), "off" for none, else the user's
+    # own track: a local path or an http(s) URL (see pipeline.stages.music).
+    music: str | None = None
 
     @property
     def narration(self) -> str:
@@ -88,6 +91,30 @@ class SceneCut(BaseModel):
     frames: int
 
 
+class AudioBed(BaseModel):
+    """What plays under the narration: a music track and the effect sounds, each with the
+    gain (dB) that brings it to its level in the mix. ``music`` loops when shorter than the
+    reel; the transition plays at every cut, the hit under the title at the start."""
+
+    music: Path | None = None
+    music_gain_db: float = 0.0
+    transition: Path | None = None
+    transition_gain_db: float = 0.0
+    title_hit: Path | None = None
+    title_hit_gain_db: float = 0.0
+
+
+class Soundtrack(BaseModel):
+    """The music stage's result (``music.json``): the bed and where it came from."""
+
+    bed: AudioBed = Field(default_factory=AudioBed)
+    music_provider: str | None = None  # "user", "elevenlabs", "synth"; None: no music
+    music_prompt: str | None = None
+    effects_provider: str | None = None
+    # How the caption credits the user's own track ("♪ name.mp3"); None for generated music.
+    credit: str | None = None
+
+
 class RenderSpec(BaseModel):
     width: int = 720
     height: int = 1280
@@ -97,6 +124,7 @@ class RenderSpec(BaseModel):
     subtitles_path: Path
     total_frames: int
     out_path: Path
+    bed: AudioBed | None = None
 
 
 class Stage(StrEnum):

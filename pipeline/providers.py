@@ -11,6 +11,7 @@ import importlib
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 from . import language_id
@@ -21,6 +22,7 @@ from .fetch import ImageFetcher
 from .ports import Aligner, BlobStore, ImageSource, ScriptWriter, SpeechSynth
 from .settings import Settings
 from .stages.images import MediaFetcher
+from .stages.music import AudioFetch, SoundMaker, looks_like_audio
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,8 @@ class Providers:
     images: list[ImageSource] = field(default_factory=list)
     store: BlobStore | None = None
     fetch_media: MediaFetcher | None = None
+    sounds: list[SoundMaker] = field(default_factory=list)  # music and effects, in order
+    fetch_audio: AudioFetch | None = None
     closers: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     def describe(self) -> dict[str, list[str]]:
@@ -41,6 +45,7 @@ class Providers:
             "voice": [s.name for s in self.synths],
             "align": [a.name for a in self.aligners],
             "images": [i.name for i in self.images],
+            "music": [m.name for m in self.sounds],
             "storage": [self.store.name] if self.store else [],
         }
 
@@ -113,8 +118,15 @@ def extend(
             ),
         )
         providers.fetch_media = fetcher.fetch
+        providers.fetch_audio = partial(
+            fetcher.download,
+            kind="audio track",
+            sniff=looks_like_audio,
+            max_bytes=settings.music_max_bytes,
+        )
         _voices(providers, settings, keys)
         _images(providers, settings, keys, fetcher)
+        _sounds(providers, settings, keys)
     if "storage" in parts:
         if settings.blob_store == "r2":
             from .adapters.r2 import R2BlobStore
@@ -139,6 +151,7 @@ def preload(settings: Settings, parts: tuple[Part, ...]) -> None:
         if keys.eleven:
             modules.append("pipeline.adapters.elevenlabs")
             modules.append("pipeline.adapters.elevenlabs_alignment")
+            modules.append("pipeline.adapters.elevenlabs_audio")
         if keys.search:
             modules.append("pipeline.adapters.google_search")
     if "storage" in parts and settings.blob_store == "r2":
@@ -217,6 +230,30 @@ def _voices(providers: Providers, settings: Settings, keys: _Keys) -> None:
         providers.synths.append(_closing(providers, CachedSynth(synth, settings.cache_dir)))
     # The offline voice is always the last resort.
     providers.synths.append(EspeakSynth())
+
+
+def _sounds(providers: Providers, settings: Settings, keys: _Keys) -> None:
+    """Music and effects makers, each behind the sound cache; the offline synthesiser last
+    (when the chain names it), which never fails."""
+    from .adapters.sound_cache import CachedSounds
+    from .adapters.synth_audio import SynthSounds
+
+    for name in settings.music_chain:
+        maker: SoundMaker
+        if name == "elevenlabs" and keys.eleven:
+            from .adapters.elevenlabs_audio import ElevenLabsSounds
+
+            maker = ElevenLabsSounds(
+                keys.eleven,
+                base_url=settings.elevenlabs_base_url,
+                timeout=settings.music_timeout,
+                attempts=settings.provider_retries,
+            )
+        elif name == "synth":
+            maker = SynthSounds()
+        else:
+            continue
+        providers.sounds.append(_closing(providers, CachedSounds(maker, settings.cache_dir)))
 
 
 def _images(providers: Providers, settings: Settings, keys: _Keys, fetcher: ImageFetcher) -> None:

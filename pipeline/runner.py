@@ -49,6 +49,7 @@ from .providers import Providers
 from .queue import RenderQueue
 from .settings import Settings
 from .stages import images as images_stage
+from .stages import music as music_stage
 from .stages import publish as publish_stage
 from .stages import render as render_stage
 from .stages import subtitles as subtitles_stage
@@ -254,7 +255,7 @@ class Runner:
         ) as uploader:
             uploader.submit(SCRIPT, ctx.path(SCRIPT))
             voiceover, candidates = await both(
-                self._voice(ctx, finished, fresh, timings, uploader),
+                self._voice_and_music(ctx, finished, fresh, timings, uploader),
                 self._images(ctx, finished, fresh, timings, uploader, per_scene),
             )
             subs = ctx.path(SUBTITLES)
@@ -314,6 +315,32 @@ class Runner:
         fresh.add("voice")
         uploader.submit(audio.name, audio)
         return served.value
+
+    async def _voice_and_music(
+        self,
+        ctx: JobContext,
+        finished: set[str],
+        fresh: set[str],
+        timings: list[StageTiming],
+        uploader: Uploader,
+    ) -> Voiceover:
+        """The voice, then the music for its length, while the images are still coming."""
+        voiceover = await self._voice(ctx, finished, fresh, timings, uploader)
+        soundtrack = music_stage.load(ctx)
+        if "music" not in finished or "voice" in fresh or soundtrack is None:
+            await uploader.forget(music_stage.MUSIC, music_stage.SFX_FOLDER)
+            async with self.record(ctx.job_id, "music", timings) as run:
+                soundtrack = await music_stage.run(
+                    ctx,
+                    self.providers.sounds,
+                    seconds=voiceover.duration,
+                    fetch_audio=self.providers.fetch_audio,
+                )
+                run.provider = soundtrack.music_provider or "none"
+            fresh.add("music")
+        for name, path in music_stage.assets(soundtrack):
+            uploader.submit(name, path)
+        return voiceover
 
     async def _images(
         self,

@@ -148,6 +148,18 @@ class Settings(_Section):
     alert_repeat_minutes: float = Field(default=60.0, gt=0)
     summary_time: time = time(21, 0)
 
+    # --- music bed and sound effects (issue 14)
+    music_enabled: bool = True  # a bed under the narration unless a user or script says off
+    sound_effects: bool = True  # a transition at the cuts and a hit under the title
+    music_chain: Annotated[list[str], NoDecode] = ["elevenlabs", "synth"]
+    music_timeout: float = Field(default=180.0, gt=0)  # ElevenLabs Music takes its time
+    music_max_bytes: int = 40 * 1024 * 1024  # a user's track fetched from a URL
+
+    @field_validator("music_chain", mode="before")
+    @classmethod
+    def _split_music_chain(cls, value: object) -> object:
+        return _csv(value)
+
     @field_validator("daily_destinations", "trends_chain", mode="before")
     @classmethod
     def _split_daily_lists(cls, value: object) -> object:

@@ -11,7 +11,7 @@ from .repositories import _iso, _parse, now
 
 logger = logging.getLogger(__name__)
 
-SETTINGS = ("ui_language", "language", "voice", "style")
+SETTINGS = ("ui_language", "language", "voice", "style", "music")
 
 
 @dataclass(slots=True)
@@ -23,6 +23,7 @@ class UserRecord:
     language: str | None = None
     voice: str | None = None
     style: str | None = None
+    music: bool | None = None  # a music bed under the reels
 
 
 class UserRepository:
@@ -31,15 +32,19 @@ class UserRepository:
 
     async def get(self, user_id: str) -> UserRecord | None:
         async with self._db.conn.execute(
-            "SELECT user_id, ui_language, language, voice, style FROM users WHERE user_id = ?",
+            "SELECT user_id, ui_language, language, voice, style, music FROM users "
+            "WHERE user_id = ?",
             (user_id,),
         ) as cur:
             row = await cur.fetchone()
         if row is None:
             return None
-        return UserRecord(**{f.name: row[f.name] for f in fields(UserRecord)})
+        record = UserRecord(**{f.name: row[f.name] for f in fields(UserRecord)})
+        if record.music is not None:
+            record.music = bool(record.music)  # SQLite keeps it as 0/1
+        return record
 
-    async def update(self, user_id: str, **choices: str | None) -> UserRecord:
+    async def update(self, user_id: str, **choices: str | bool | None) -> UserRecord:
         """Set some of a user's choices (``None`` clears one); creates the user if needed."""
         unknown = set(choices) - set(SETTINGS)
         if unknown:

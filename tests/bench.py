@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -64,11 +65,13 @@ class Run:
     seconds: float
     peak_rss: int
     stages: dict[str, float]
+    cpu: float = 0.0  # user + system seconds of the whole process tree
 
 
 def run_cli(args: list[str], env: dict[str, str]) -> Run:
     """Run ``reelfactory`` and sample the RSS of its process tree every 20 ms."""
     started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", *args],
         env=env,
@@ -93,7 +96,10 @@ def run_cli(args: list[str], env: dict[str, str]) -> Run:
     sampler.join()
     if proc.returncode != 0:
         raise SystemExit(f"reelfactory {' '.join(args)} failed:\n{err[-3000:]}")
-    return Run(seconds, peak, {})
+    # Descendants' times roll up to us once the child is reaped: ffmpeg's included.
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return Run(seconds, peak, {}, cpu)
 
 
 def stage_seconds(data_dir: Path) -> dict[str, float]:
@@ -147,6 +153,47 @@ def bench_render(runs: int, binary: str) -> dict[str, object]:
             stage: round(statistics.median(r.stages.get(stage, 0.0) for r in results), 2)
             for stage in results[0].stages
         },
+    }
+
+
+def bench_music(runs: int) -> dict[str, object]:
+    """The demo render with its music bed and effects over the same render without, in one
+    run: the two interleaved, so both see the same machine state. The sound cache is warm
+    for the music runs after the first (as in production, where effects repeat)."""
+    off = {"REELFACTORY_MUSIC_ENABLED": "false", "REELFACTORY_SOUND_EFFECTS": "false"}
+    rows: dict[str, list[Run]] = {"with": [], "without": []}
+    with tempfile.TemporaryDirectory(prefix="reelbench-music-") as tmp:
+        cache = Path(tmp) / "cache"
+        for index in range(runs):
+            for name, extra in (("without", off), ("with", {})):
+                data = Path(tmp) / f"{name}{index}"
+                data.mkdir()
+                (data / "cache").symlink_to(cache, target_is_directory=True)
+                cache.mkdir(exist_ok=True)
+                env = {**os.environ, **extra, "REELFACTORY_DATA_DIR": str(data)}
+                out = Path(tmp) / f"out-{name}{index}"
+                run = run_cli(["render", str(EXAMPLE), "--out", str(out)], env)
+                run.stages = stage_seconds(data)
+                rows[name].append(run)
+
+    def median(name: str, stage: str | None = None) -> float:
+        values = [r.seconds if stage is None else r.stages.get(stage, 0.0) for r in rows[name]]
+        return statistics.median(values)
+
+    return {
+        "runs": runs,
+        "render_stage_median_s": {n: round(median(n, "render"), 2) for n in rows},
+        "render_stage_ratio": round(median("with", "render") / median("without", "render"), 3),
+        "music_stage_median_s": round(median("with", "music"), 2),
+        "wall_median_s": {n: round(median(n), 2) for n in rows},
+        "wall_ratio": round(median("with") / median("without"), 3),
+        # CPU seconds of the whole command: what the mix costs, whatever else the machine runs.
+        "cpu_median_s": {n: round(statistics.median(r.cpu for r in rows[n]), 2) for n in rows},
+        "cpu_ratio": round(
+            statistics.median(r.cpu for r in rows["with"])
+            / statistics.median(r.cpu for r in rows["without"]),
+            3,
+        ),
     }
 
 
@@ -266,13 +313,17 @@ def bench_discord() -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--only", choices=("render", "make", "bot", "discord"), default=None)
+    choices = ("render", "music", "make", "bot", "discord")
+    parser.add_argument("--only", choices=choices, default=None)
     args = parser.parse_args()
     binary = resolve_ffmpeg(os.environ.get("REELFACTORY_FFMPEG_BINARY"))
     report: dict[str, object] = {}
     if args.only in (None, "render"):
         report["render"] = bench_render(args.runs, binary)
         print(json.dumps(report["render"], indent=2), flush=True)
+    if args.only in (None, "music"):
+        report["music"] = bench_music(args.runs)
+        print(json.dumps(report["music"], indent=2), flush=True)
     if args.only in (None, "make"):
         report["make"] = bench_make(args.runs)
         print(json.dumps(report["make"], indent=2), flush=True)

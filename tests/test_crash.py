@@ -135,7 +135,7 @@ def killed_in_voice(cli: Cli) -> list[str]:
     assert proc.returncode == -signal.SIGKILL
     assert ("voice", "running") in cli.sql("SELECT stage, outcome FROM stage_runs")
     images = [] if "images" in finished(cli) else ["images"]
-    return ["voice", *images, "subtitles", "render", "publish"]
+    return ["voice", "music", *images, "subtitles", "render", "publish"]
 
 
 def killed_mid_render(cli: Cli) -> list[str]:
@@ -147,7 +147,7 @@ def killed_mid_render(cli: Cli) -> list[str]:
     assert proc.returncode == -signal.SIGKILL
     assert ("render", "running") in cli.sql("SELECT stage, outcome FROM stage_runs")
     assert not list(cli.data.glob("work/*/reel.mp4"))
-    assert finished(cli) == {"voice", "images", "subtitles"}
+    assert finished(cli) == {"voice", "music", "images", "subtitles"}
     return ["render", "publish"]
 
 

@@ -3,13 +3,16 @@
 from pipeline.render.audio import LoudnessReport, measure_loudness
 from pipeline.render.ffmpeg import resolve_ffmpeg, run_ffmpeg
 from pipeline.render.graph import build_filter_graph, build_render_args, video_maxrate
+from pipeline.render.mix import Bed, place_bed
 from pipeline.render.narration import VoicePlan, plan_voice
 from pipeline.render.probe import MediaInfo, count_frames, probe
 from pipeline.render.reel import RenderResult, render_reel
+from pipeline.render.soundtrack import render_soundtrack
 from pipeline.render.stills import Motion, prepare_still
 from pipeline.render.timeline import plan_cuts, total_frames_for
 
 __all__ = [
+    "Bed",
     "LoudnessReport",
     "MediaInfo",
     "Motion",
@@ -20,10 +23,12 @@ __all__ = [
     "count_frames",
     "measure_loudness",
     "plan_cuts",
+    "place_bed",
     "plan_voice",
     "prepare_still",
     "probe",
     "render_reel",
+    "render_soundtrack",
     "resolve_ffmpeg",
     "run_ffmpeg",
     "total_frames_for",

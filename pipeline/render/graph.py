@@ -20,6 +20,8 @@ from pathlib import Path
 from pipeline.models import RenderSpec
 from pipeline.render.audio import AUDIO_BUDGET, aac_args
 from pipeline.render.ffmpeg import escape_filter_path, file_url
+from pipeline.render.mix import Bed, audio_graph
+from pipeline.render.narration import INITIAL_CEILING_DB
 from pipeline.render.stills import Motion
 
 logger = logging.getLogger(__name__)
@@ -118,11 +120,15 @@ def build_render_args(
     audio_filter: str,
     preset: str = "veryfast",
     crf: int = 23,
+    bed: Bed | None = None,
+    ceiling_db: float = INITIAL_CEILING_DB,
 ) -> list[str]:
     """ffmpeg arguments (without the program name) rendering ``spec`` to ``spec.out_path``.
 
     ``motions[i]`` is ``spec.cuts[i]``'s prepared still; ``audio_filter`` is the chain the
-    narration goes through before its AAC encode (``VoicePlan.filters``).
+    narration goes through before its AAC encode (``VoicePlan.filters``). A ``bed`` is mixed
+    under it in a second filtergraph (its own thread beside the video's), limited at
+    ``ceiling_db`` (``VoicePlan.ceiling_db``).
     """
     _check(spec, motions)
     duration = spec.total_frames / spec.fps
@@ -137,6 +143,13 @@ def build_render_args(
     inputs += ["-i", file_url(spec.audio_path)]
     graph = build_filter_graph(spec, motions, fonts_dir=fonts_dir)
     logger.debug("render graph, maxrate %d:\n%s", maxrate, graph)
+    if bed is None:
+        audio = ["-map", f"{audio_index}:a:0", "-filter:a", audio_filter]
+    else:
+        inputs += bed.input_args()
+        mixing = audio_graph(audio_index, audio_filter, bed, ceiling_db)
+        logger.debug("audio graph:\n%s", mixing)
+        audio = ["-filter_complex", mixing, "-map", "[mix]"]
     return [
         "-y",
         *inputs,
@@ -144,8 +157,7 @@ def build_render_args(
         graph,
         "-map",
         "[video]",
-        "-map",
-        f"{audio_index}:a:0",
+        *audio,
         "-c:v",
         "libx264",
         "-preset",
@@ -179,8 +191,6 @@ def build_render_args(
         "cfr",
         "-frames:v",
         str(spec.total_frames),
-        "-filter:a",
-        audio_filter,
         *aac_args(),
         "-movflags",
         "+faststart",

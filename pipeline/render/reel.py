@@ -22,6 +22,7 @@ from pipeline.errors import RenderError
 from pipeline.models import RenderSpec
 from pipeline.render.ffmpeg import file_url, run_ffmpeg
 from pipeline.render.graph import build_render_args
+from pipeline.render.mix import place_bed
 from pipeline.render.narration import VoicePlan, plan_voice
 from pipeline.render.probe import MediaInfo, probe
 from pipeline.render.stills import Motion, prepare_still
@@ -60,7 +61,9 @@ def _validate(spec: RenderSpec, fonts_dir: Path) -> None:
         raise RenderError(
             f"cuts cover {frames} frames, the reel has {spec.total_frames}", stage="render"
         )
-    for path in (spec.audio_path, spec.subtitles_path, *(cut.image for cut in spec.cuts)):
+    bed = place_bed(spec)
+    extra = bed.sources if bed is not None else []
+    for path in (spec.audio_path, spec.subtitles_path, *(cut.image for cut in spec.cuts), *extra):
         if not path.is_file():
             raise RenderError(f"missing input {path.name}", stage="render")
     if not fonts_dir.is_dir():
@@ -181,10 +184,12 @@ async def _render(
     """Everything that writes into ``work``; returns the probe of the finished reel."""
     # The voice's loudness analysis (an ffmpeg thread) runs while Pillow's threads prepare
     # the stills: it needs only the voice, and takes it off the voice stage's critical path.
+    # A bed needs no analysis of its own (see pipeline.render.mix).
     (motions, timings.stills), (voice, timings.loudness) = await both(
         _timed(_prepare_stills(spec, work)),
         _timed(plan_voice(spec.audio_path, binary=binary, timeout=_PROCESS_TIMEOUT)),
     )
+    bed = place_bed(spec)
     _check_duration(spec, voice)
     timings.prepare = time.monotonic() - timings.started
 
@@ -200,6 +205,8 @@ async def _render(
         audio_filter=voice.filters,
         preset=preset,
         crf=crf,
+        bed=bed,
+        ceiling_db=voice.ceiling_db,
     )
     await run_ffmpeg(
         _spill_graph(args, work),

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..artifacts import REEL, SCRIPT, SUBTITLES, THUMB, THUMB_SMALL
 from ..models import ImageCandidate
 from ..uploads import CONTENT_TYPES, Uploader, content_type
-from . import voice
+from . import music, voice
 from .base import JobContext
 
 __all__ = ["CONTENT_TYPES", "REEL", "assets", "content_type", "finish", "job_prefix", "settle"]
@@ -36,6 +36,8 @@ def assets(ctx: JobContext, images: list[list[ImageCandidate]]) -> list[tuple[st
         (THUMB, ctx.path(THUMB)),
         (THUMB_SMALL, ctx.path(THUMB_SMALL)),
     ]
+    # The music and effect sounds the reel was mixed with.
+    items += music.assets(music.load(ctx))
     for scene, options in enumerate(images):
         for index, candidate in enumerate(options):
             items.append((image_name(scene, index, candidate.path), candidate.path))

@@ -1,5 +1,5 @@
 """Render stage: timeline from the word timings, the voice's loudness, one ffmpeg graph, under
-the render queue."""
+the render queue; the music stage's bed (if any) mixed under the voice."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ..files import atomic_write
 from ..models import RenderSpec, Stage, Voiceover
 from ..queue import RenderQueue
 from ..render import plan_cuts, render_reel, resolve_ffmpeg
+from . import music
 from .base import JobContext, read_json, write_json
 from .subtitles import FONTS_DIR
 
@@ -49,12 +50,15 @@ async def run(
 ) -> dict[str, Any]:
     """Render the reel and its thumbnails; returns the facts ``load`` gives back later."""
     cuts, total_frames = plan_cuts(voiceover.words, images, voiceover.duration)
+    soundtrack = music.load(ctx)
     spec = RenderSpec(
         cuts=cuts,
         audio_path=audio,
         subtitles_path=subtitles,
         total_frames=total_frames,
         out_path=ctx.path(REEL),
+        # The music stage's bed, when it ran and made one: mixed under the voice.
+        bed=soundtrack.bed if soundtrack is not None else None,
     )
 
     async def on_position(position: int) -> None:

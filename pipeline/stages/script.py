@@ -3,6 +3,7 @@
 Format: the first ``# `` line is the title; each following blank-line separated paragraph is one
 scene's narration; a line starting with ``> `` is that scene's visual hint. A hint that is a path
 to a local image (relative to the script) or an http(s) image URL is the user's own media.
+A ``> music: path-or-URL`` line (anywhere) is the reel's music, ``> music: off`` none.
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ MAX_FILE_CHARS = 20_000
 MAX_SCENE_CHARS = 600
 MAX_SCENES = 40
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"}
+AUDIO_SUFFIXES = {".mp3", ".m4a", ".aac", ".wav", ".ogg", ".oga", ".opus", ".flac"}
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_MUSIC_LINE = re.compile(r"^\s*>\s*music\s*:(.*)$", re.IGNORECASE)
+_MUSIC_OFF = {"", "off", "none", "no"}
+_MUSIC_DEFAULT = {"on", "auto", "default"}
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 # Markdown emphasis is for the eye; the voice should not read asterisks.
 _EMPHASIS = re.compile(r"(\*\*|__|\*|`)")
@@ -62,6 +67,7 @@ def parse_script(text: str, *, base_dir: Path | None = None, language: str = "en
     if not text.strip():
         raise InputError("the script is empty", code="error.script_empty")
 
+    text, music = _take_music(text, base_dir)
     title, body = _split_title(text)
     scenes = _scenes(body, base_dir)
     if not scenes:
@@ -76,7 +82,46 @@ def parse_script(text: str, *, base_dir: Path | None = None, language: str = "en
         )
     if not title:
         title = _title_from(scenes[0].narration)
-    return Script(title=title[:120], language=language, scenes=scenes)
+    return Script(title=title[:120], language=language, scenes=scenes, music=music)
+
+
+def _take_music(text: str, base_dir: Path | None) -> tuple[str, str | None]:
+    """The script without its ``> music:`` lines, and the last one's choice."""
+    choice: str | None = None
+    kept: list[str] = []
+    for line in text.split("\n"):
+        match = _MUSIC_LINE.match(line)
+        if match is None:
+            kept.append(line)
+        else:
+            choice = music_choice(match.group(1), base_dir)
+            kept.append("")  # the line keeps its paragraph break
+    return "\n".join(kept), choice
+
+
+def music_choice(value: str, base_dir: Path | None = None) -> str | None:
+    """A music choice as the pipeline stores it (``Script.music``): ``"off"``; None for the
+    default (generated music); an http(s) URL; or the absolute path of an existing audio
+    file, relative to ``base_dir``. The studio uses it too, for a track sent in chat."""
+    value = value.strip()
+    if value.lower() in _MUSIC_OFF:
+        return "off"
+    if value.lower() in _MUSIC_DEFAULT:
+        return None
+    if _URL.match(value):
+        return value
+    path = Path(value).expanduser()
+    if path.suffix.lower() not in AUDIO_SUFFIXES:
+        raise InputError(
+            f"music: {path.name} is not an audio file ({', '.join(sorted(AUDIO_SUFFIXES))})"
+        )
+    if not path.is_absolute():
+        if base_dir is None:
+            raise InputError(f"music: {value} is a file path, but this script has no folder")
+        path = base_dir / path
+    if not path.is_file():
+        raise InputError(f"music file not found: {value}")
+    return str(path.resolve())
 
 
 def _split_title(text: str) -> tuple[str, str]:

@@ -4,8 +4,9 @@ and which options exist (interface languages, narration languages, voices, subti
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from storage import UserRecord
 
@@ -72,6 +73,7 @@ class Preferences:
     language: str
     voice: str | None
     style: str
+    music: bool = True  # a music bed under the reels (pipeline.stages.music.with_preference)
 
     @classmethod
     def resolve(cls, record: UserRecord | None, settings: Settings) -> Preferences:
@@ -81,20 +83,20 @@ class Preferences:
             language=record.language or settings.default_language,
             voice=record.voice if record.voice is not None else settings.default_voice,
             style=record.style or settings.default_style or DEFAULT_STYLE,
+            music=record.music if record.music is not None else settings.music_enabled,
         )
 
 
-def checked(
-    choices: dict[str, str | None], current: Preferences, engine: str
-) -> dict[str, str | None]:
+def checked(choices: Mapping[str, object], current: Preferences, engine: str) -> dict[str, Any]:
     """``choices`` if every one is an option, else UnknownOption. A new narration language
-    resets the voice, which belongs to one language."""
-    language = choices.get("language") or current.language
-    allowed: dict[str, Callable[[str | None], bool]] = {
+    resets the voice, which belongs to one language. ``music`` is True or False."""
+    language = str(choices.get("language") or current.language)
+    allowed: dict[str, Callable[[object], bool]] = {
         "ui_language": lambda value: value in UI_LANGUAGES,
         "language": lambda value: value in NARRATION_LANGUAGES,
         "style": lambda value: value in STYLES,
         "voice": lambda value: value is None or value in voice_options(engine, language),
+        "music": lambda value: isinstance(value, bool),
     }
     for name, value in choices.items():
         check = allowed.get(name)

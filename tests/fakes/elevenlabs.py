@@ -24,22 +24,36 @@ Routes (both need an ``xi-api-key`` header, else 401):
   words of ``text`` spread over the WAV's duration, with ``" "`` entries between them as the
   service sends. ``malformed()`` cuts the JSON off; ``bad_schema()`` leaves out ``words``.
 
+- ``POST /v1/music?output_format=mp3_44100_128`` (route ``"music"``), JSON ``{prompt,
+  music_length_ms, model_id, force_instrumental, ...}``: the song's bytes (``audio/mpeg``), a
+  two-note chord exactly ``music_length_ms`` long. As the API: 422 for a length outside
+  3000..600000 ms or no prompt, 400 ``bad_prompt`` (with a ``prompt_suggestion``) for a prompt
+  naming an artist (``ARTISTS``).
+- ``POST /v1/sound-generation?output_format=mp3_44100_128`` (route ``"sfx"``), JSON ``{text,
+  duration_seconds, prompt_influence, model_id, loop}``: a noise burst of that duration, 422 for
+  a duration outside 0.5..30 s or empty text.
+  Both encode MP3 with the imageio ffmpeg (``mp3_*``) or answer ``pcm_*``; others answer 400.
+
 Behaviours are the ones of ``tests.fakes.groq`` (re-exported here), with these meanings:
 ``ok(body=...)`` replaces the answer; ``status(code, retry_after=...)`` answers
 ``{"detail": {"status": ..., "message": ...}}``; ``hang()`` never answers; ``malformed()``
-a 200 whose body is cut off mid-JSON; ``bad_schema()`` an alignment whose three lists differ
-in length. ``latency`` seconds pass before every answer; ``requests`` records every request.
+a 200 whose body is cut off mid-JSON (music, sfx: a 200 ``audio/mpeg`` body that is not
+audio); ``bad_schema()`` an alignment whose three lists differ in length. ``latency``
+seconds pass before every answer; ``requests`` records every request.
 """
 
 from __future__ import annotations
 
 import array
+import asyncio
 import base64
 import io
 import math
+import subprocess
 import wave
 from typing import Any
 
+import imageio_ffmpeg
 from aiohttp import BodyPartReader, web
 
 from .groq import Behaviour, FakeServer, Recorded, bad_schema, hang, malformed, ok, spread, status
@@ -58,6 +72,9 @@ __all__ = [
 _PAUSES = {",": 0.12, ";": 0.15, ":": 0.15, ".": 0.25, "!": 0.25, "?": 0.25, "\n": 0.2}
 _TAIL = 0.15
 _ERROR_STATUS = {401: "invalid_api_key", 429: "too_many_concurrent_requests", 500: "internal"}
+# Naming one of these is what the real Music API refuses as a "bad_prompt".
+ARTISTS = ("hans zimmer", "taylor swift", "beyonce")
+MUSIC_TONES = (220.0, 277.18)  # A3 and C#4: the fake song
 
 
 class FakeElevenLabs(FakeServer):
@@ -74,6 +91,9 @@ class FakeElevenLabs(FakeServer):
         self.spoken: list[float] = []
         self.app.router.add_post("/v1/text-to-speech/{voice_id}/with-timestamps", self._tts)
         self.app.router.add_post("/v1/forced-alignment", self._forced_alignment)
+        self.app.router.add_post("/v1/music", self._music)
+        self.app.router.add_post("/v1/sound-generation", self._sfx)
+        self._encoded: dict[tuple[str, float, str], bytes] = {}
 
     def _error(self, code: int, message: str, retry: Behaviour | None = None) -> web.Response:
         detail = {"status": _ERROR_STATUS.get(code, f"http_{code}"), "message": message}
@@ -165,6 +185,69 @@ class FakeElevenLabs(FakeServer):
         }
         return self.respond({"detail": detail}, code=400)
 
+    async def _audio_request(self, route: str, request: web.Request) -> tuple[Any, Behaviour]:
+        payload = await request.json()
+        self.record(route, request, json=payload)
+        return payload, await self.next_behaviour(route)
+
+    def _early_answer(self, request: web.Request, behaviour: Behaviour) -> web.Response | None:
+        """The answer shared by the audio routes before the work: auth, behaviours, format."""
+        if not request.headers.get("xi-api-key"):
+            return self._error(401, "Invalid API key")
+        if behaviour.kind == "status":
+            return self._error(behaviour.code, f"fake status {behaviour.code}", behaviour)
+        if behaviour.kind == "malformed":
+            return web.Response(body=b'{"detail": "not audio"' * 40, content_type="audio/mpeg")
+        output_format = request.query.get("output_format", "mp3_44100_128")
+        if output_format.partition("_")[0] not in {"mp3", "pcm"}:
+            return self._error(400, f"the fake encodes mp3_* and pcm_* only, not {output_format}")
+        return None
+
+    async def _music(self, request: web.Request) -> web.Response:
+        payload, behaviour = await self._audio_request("music", request)
+        if (early := self._early_answer(request, behaviour)) is not None:
+            return early
+        prompt, length = payload.get("prompt"), payload.get("music_length_ms")
+        if not isinstance(prompt, str) or not prompt.strip():
+            return self._validation("prompt", "a prompt or a composition plan is required")
+        if not isinstance(length, int) or not 3000 <= length <= 600_000:
+            return self._validation("music_length_ms", "must be between 3000 and 600000")
+        if any(artist in prompt.lower() for artist in ARTISTS):
+            detail = {
+                "status": "bad_prompt",
+                "message": "Your prompt appears to have violated our Terms of Service. Please "
+                "try again with a different prompt.",
+                "data": {"prompt_suggestion": "A cinematic orchestral piece with soft strings"},
+            }
+            return self.respond({"detail": detail}, code=400)
+        audio = await self._encode("music", length / 1000, request.query)
+        return web.Response(body=audio, content_type="audio/mpeg")
+
+    async def _sfx(self, request: web.Request) -> web.Response:
+        payload, behaviour = await self._audio_request("sfx", request)
+        if (early := self._early_answer(request, behaviour)) is not None:
+            return early
+        text, seconds = payload.get("text"), payload.get("duration_seconds")
+        if not isinstance(text, str) or not text.strip():
+            return self._validation("text", "text must not be empty")
+        if seconds is None:
+            seconds = 2.0  # the model picks
+        if not isinstance(seconds, int | float) or not 0.5 <= seconds <= 30:
+            return self._validation("duration_seconds", "must be between 0.5 and 30")
+        audio = await self._encode("sfx", float(seconds), request.query)
+        return web.Response(body=audio, content_type="audio/mpeg")
+
+    def _validation(self, field: str, message: str) -> web.Response:
+        body = {"detail": [{"loc": ["body", field], "msg": message, "type": "value_error"}]}
+        return self.respond(body, code=422)
+
+    async def _encode(self, kind: str, seconds: float, query: Any) -> bytes:
+        output_format = query.get("output_format", "mp3_44100_128")
+        key = (kind, round(seconds, 3), output_format)
+        if key not in self._encoded:
+            self._encoded[key] = await asyncio.to_thread(_encode, kind, seconds, output_format)
+        return self._encoded[key]
+
     def _align(self, text: str) -> dict[str, Any]:
         starts, ends = [], []
         cursor = 0.05
@@ -222,3 +305,25 @@ def _forced_alignment(text: str, duration: float) -> dict[str, Any]:
         )
         words.append({"text": letters, "start": start, "end": end, "loss": 0.12})
     return {"characters": characters, "words": words, "loss": 0.12}
+
+
+def _encode(kind: str, seconds: float, output_format: str) -> bytes:
+    """The answer's audio, made by ffmpeg: a chord (music) or a decaying noise burst (sfx)."""
+    codec, _, rest = output_format.partition("_")
+    rate = rest.partition("_")[0] or "44100"
+    if kind == "music":
+        tones = "+".join(f"0.3*sin(2*PI*{f}*t)" for f in MUSIC_TONES)
+        source = f"aevalsrc={tones}:s={rate}:d={seconds:.3f}"
+    else:
+        source = f"anoisesrc=d={seconds:.3f}:c=pink:r={rate}:a=0.5,afade=t=out:d={seconds:.3f}"
+    out = ["-c:a", "libmp3lame", "-b:a", "128k", "-f", "mp3"]
+    if codec == "pcm":
+        out = ["-f", "s16le"]
+    run = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", source, "-ac", "1"]
+        + [*out, "-"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    return run.stdout

@@ -198,4 +198,4 @@ async def test_resume_jobs_finishes_and_delivers_each_job_once(app: App) -> None
     assert await resume_jobs(app, deliverers) == [held.id]
     assert await resume_jobs(app, deliverers) == []
     assert len(telegram.calls) == 2 and len(scheduled.calls) == 1
-    assert len(await app.runs.since(datetime(2000, 1, 1, tzinfo=UTC))) == runs + 5
+    assert len(await app.runs.since(datetime(2000, 1, 1, tzinfo=UTC))) == runs + 6

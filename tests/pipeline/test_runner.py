@@ -42,6 +42,9 @@ ASSETS = [
     "images/0-0.jpg",
     "images/1-0.jpg",
     "images/2-0.jpg",
+    "music.m4a",
+    "sfx/sfx-transition.wav",
+    "sfx/sfx-title_hit.wav",
     "reel.mp4",
 ]
 
@@ -113,23 +116,24 @@ async def test_a_failed_upload_fails_publish_cleanly_and_a_retry_skips_finished_
         runs = await app.runs.for_job(job.id)
         assert {r.stage: r.outcome for r in runs} == {
             "voice": "ok",
+            "music": "ok",
             "images": "ok",
             "subtitles": "ok",
             "render": "ok",
             "publish": "failed",
         }
-        assert len(runs) == 5
+        assert len(runs) == 6
 
         # The voice stage only synthesised; the render made the loudness (-14 LUFS, <= -1 dBTP).
         work = Path(job.work_dir)
-        assert (work / "voice.wav").is_file() and not list(work.glob("*.m4a"))
+        assert (work / "voice.wav").is_file() and not list(work.glob("voice*.m4a"))
         loudness = await measure_loudness(work / "reel.mp4", binary=resolve_ffmpeg(), timeout=30)
         assert abs(loudness.integrated - -14.0) <= 1.0 and loudness.true_peak <= -1.0, loudness
 
         # Uploads ran while the reel rendered, not after it.
         render = next(r for r in runs if r.stage == "render")
         early = {key.removeprefix(f"{prefix}/") for key, at in store.puts if at < ended(render)}
-        assert {"script.json", "voice.wav", "subs.ass", "images/0-0.jpg"} <= early
+        assert {"script.json", "voice.wav", "subs.ass", "images/0-0.jpg", "music.m4a"} <= early
 
         # Retried once the store works: only publish runs, only what is missing goes up.
         store.fail.clear()
@@ -175,6 +179,7 @@ async def test_a_stage_that_runs_again_makes_the_later_ones_run_again(settings: 
         assert stages[len(runs)].outcome == "interrupted"
         assert [r.stage for r in stages[len(runs) + 1 :]] == [
             "voice",
+            "music",
             "subtitles",
             "render",
             "publish",
@@ -182,7 +187,16 @@ async def test_a_stage_that_runs_again_makes_the_later_ones_run_again(settings: 
         assert not (work / ".reel.abc123.render").exists()
         assert not (work / "images" / "1-1.part").exists()
         resent = sorted(key.removeprefix(f"{prefix}/") for key, _ in store.puts[before:])
-        assert resent == ["reel.mp4", "subs.ass", "thumb-small.jpg", "thumb.jpg", "voice.wav"]
+        assert resent == [
+            "music.m4a",
+            "reel.mp4",
+            "sfx/sfx-title_hit.wav",
+            "sfx/sfx-transition.wav",
+            "subs.ass",
+            "thumb-small.jpg",
+            "thumb.jpg",
+            "voice.wav",
+        ]
 
 
 async def test_two_renders_take_turns_and_the_second_sees_its_place(settings: Settings) -> None:
@@ -209,3 +223,21 @@ async def test_two_renders_take_turns_and_the_second_sees_its_place(settings: Se
         assert two.started_at >= ended(one) - timedelta(milliseconds=2)
         queued = [e.position for job_id in events for e in events[job_id] if e.stage == "queued"]
         assert queued == [1]
+
+
+async def test_music_off_in_the_script_makes_a_voice_only_reel(settings: Settings) -> None:
+    store = RecordingStore()
+    async with open_app(settings, store) as app:
+        script = parse_script(SHORT_SCRIPT.replace("\n\n", "\n\n> music: off\n\n", 1))
+        assert script.music == "off"
+        job = await app.new_job(script, style="bold-yellow")
+        await app.runner.produce(job.id, candidates=1)
+        runs = {r.stage: r for r in await app.runs.for_job(job.id)}
+        assert runs["music"].outcome == "ok" and runs["music"].provider == "none"
+        prefix = job_prefix(job.id, job.created_at)
+        names = sorted(key.removeprefix(f"{prefix}/") for key in store.objects)
+        assert names == sorted(name for name in ASSETS if not name.startswith(("music", "sfx")))
+        loudness = await measure_loudness(
+            Path(job.work_dir) / "reel.mp4", binary=resolve_ffmpeg(), timeout=30
+        )
+        assert abs(loudness.integrated - -14.0) <= 1.0 and loudness.true_peak <= -1.0, loudness

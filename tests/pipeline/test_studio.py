@@ -343,6 +343,17 @@ async def test_preferences(studio: Studio) -> None:
     assert (job.language, job.style) == ("es", "boxed")
 
 
+async def test_music_is_on_until_the_user_turns_it_off(studio: Studio) -> None:
+    assert (await studio.preferences(ALICE)).music is True
+    prefs = await studio.update_preferences(ALICE, music=False)  # type: ignore[arg-type]
+    assert prefs.music is False and (await studio.preferences(ALICE)).music is False
+    record = await studio.users.get(ALICE)
+    assert record is not None and record.music is False  # stored as 0, read back as a bool
+    with pytest.raises(UnknownOption):
+        await studio.update_preferences(ALICE, music="loud")
+    assert (await studio.update_preferences(ALICE, music=True)).music is True  # type: ignore[arg-type]
+
+
 def test_the_studio_imports_no_chat_library() -> None:
     code = "import sys, pipeline.studio; sys.exit(bool({'aiogram', 'discord'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

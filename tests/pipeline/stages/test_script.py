@@ -97,3 +97,47 @@ def test_hostile_text_is_cleaned() -> None:
 def test_scene_limit_counts_characters_not_bytes() -> None:
     script = parse_script("# T\n\n" + "ж" * 600)
     assert len(script.scenes[0].narration) == 600
+
+
+def test_a_music_line_names_the_reels_track(tmp_path: Path) -> None:
+    (tmp_path / "songs").mkdir()
+    (tmp_path / "songs" / "calm.mp3").write_bytes(b"ID3")
+    script = read_script_file(
+        write(tmp_path, "# Title\n> music: songs/calm.mp3\n\nFirst scene.\n\n> a cat\nSecond.")
+    )
+    assert script.music == str((tmp_path / "songs" / "calm.mp3").resolve())
+    assert [s.narration for s in script.scenes] == ["First scene.", "Second."]
+    assert script.scenes[1].visual_query == "a cat"  # other hints are untouched
+
+
+@pytest.mark.parametrize(
+    ("line", "music"),
+    [
+        ("> music: off", "off"),
+        ("> Music:   OFF ", "off"),
+        ("> music:", "off"),
+        ("> music: on", None),
+        ("> music: https://example.com/a.mp3", "https://example.com/a.mp3"),
+        ("", None),
+    ],
+)
+def test_music_lines_turn_it_off_or_point_at_a_url(line: str, music: str | None) -> None:
+    script = parse_script(f"# T\n{line}\n\nOnly scene.")
+    assert script.music == music and len(script.scenes) == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("> music: songs/missing.mp3", "music file not found"),
+        ("> music: notes.txt", "not an audio file"),
+    ],
+)
+def test_a_bad_music_line_is_a_clear_input_error(tmp_path: Path, line: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        read_script_file(write(tmp_path, f"# T\n{line}\n\nOnly scene."))
+
+
+def test_a_pasted_script_cannot_point_at_a_local_file() -> None:
+    with pytest.raises(InputError, match="no folder"):
+        parse_script("# T\n> music: song.mp3\n\nOnly scene.")
