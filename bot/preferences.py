@@ -23,6 +23,7 @@ class Setting(StrEnum):
     LANGUAGE = "lang"
     VOICE = "voice"
     STYLE = "style"
+    MUSIC = "music"
 
 
 FIELDS = {
@@ -30,13 +31,16 @@ FIELDS = {
     Setting.LANGUAGE: "language",
     Setting.VOICE: "voice",
     Setting.STYLE: "style",
+    Setting.MUSIC: "music",
 }
+ON, OFF = "on", "off"
 # The screen each setting is shown on: both languages share one.
 SCREENS = {
     Setting.UI_LANGUAGE: Setting.LANGUAGE,
     Setting.LANGUAGE: Setting.LANGUAGE,
     Setting.VOICE: Setting.VOICE,
     Setting.STYLE: Setting.STYLE,
+    Setting.MUSIC: Setting.MUSIC,
 }
 
 
@@ -67,6 +71,8 @@ def screen(
         return _languages(prefs, t, m)
     if setting is Setting.VOICE:
         return _voices(prefs, t, m, studio)
+    if setting is Setting.MUSIC:
+        return _music(prefs, t, m)
     return _styles(prefs, t, m)
 
 
@@ -107,14 +113,29 @@ def _styles(prefs: Preferences, t: Translator, m: Markup) -> Screen:
     return Screen(Setting.STYLE, m.escape(text), options)
 
 
+def _music(prefs: Preferences, t: Translator, m: Markup) -> Screen:
+    state = t("music.on") if prefs.music else t("music.off")
+    options = [
+        Option(Setting.MUSIC, ON, t("music.on"), prefs.music),
+        Option(Setting.MUSIC, OFF, t("music.off"), not prefs.music),
+    ]
+    return Screen(Setting.MUSIC, m.escape(t("settings.music", state=state)), options)
+
+
+def _value(setting: Setting, value: str) -> str | bool | None:
+    if value == DEFAULT:
+        return None
+    if setting is Setting.MUSIC:
+        return value == ON
+    return value
+
+
 async def choose(
     studio: Studio, owner: str, setting: Setting, value: str, t: Translator
 ) -> tuple[Preferences, Translator]:
     """Store a choice; the preferences after it, and the translator to answer in (a new
     interface language answers in itself)."""
-    prefs = await studio.update_preferences(
-        owner, **{FIELDS[setting]: None if value == DEFAULT else value}
-    )
+    prefs = await studio.update_preferences(owner, **{FIELDS[setting]: _value(setting, value)})
     if setting is Setting.UI_LANGUAGE:
         t = t.switch(negotiate(prefs.ui_language))
     return prefs, t

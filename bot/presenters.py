@@ -169,13 +169,20 @@ def reel_note(form: PostForm, published: Published, limit: int, t: Translator) -
 
 
 def reel_caption(
-    script: Script, url: str | None, t: Translator, m: Markup, *, limit: int = 1024
+    script: Script,
+    url: str | None,
+    t: Translator,
+    m: Markup,
+    *,
+    limit: int = 1024,
+    credit: str | None = None,
 ) -> str:
-    """Title, hashtags and the link, within ``limit`` characters of visible text; the title
-    and hashtags give way first, the link never."""
+    """Title, hashtags, the music credit and the link, within ``limit`` characters of
+    visible text; the title and hashtags give way first, the link never."""
     link = m.link(t("reel.link"), url) if url else ""
     title, tags = script.title, " ".join(script.hashtags)
-    visible = len(t("reel.link")) if url else 0
+    credit = credit[:120] if credit else None
+    visible = (len(t("reel.link")) if url else 0) + (len(credit) + 2 if credit else 0)
     room = limit - visible - 4
     if len(title) + len(tags) > room:
         tags = tags[: max(0, room - len(title) - 1)].rsplit(" ", 1)[0] if tags else ""
@@ -183,6 +190,8 @@ def reel_caption(
     parts = [m.bold(title)]
     if tags:
         parts.append(m.escape(tags))
+    if credit:
+        parts.append(m.escape(credit))
     if link:
         parts.append(link)
     return "\n\n".join(parts)

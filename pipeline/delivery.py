@@ -64,6 +64,7 @@ class Published:
     height: int
     duration: float
     bytes: int
+    credit: str | None = None  # the user's own music track, as the caption credits it
 
     @classmethod
     def of(cls, job_id: str, work: Path, result: Mapping[str, Any]) -> Published:
@@ -82,6 +83,7 @@ class Published:
             height=int(result.get("height") or 1280),
             duration=float(result.get("duration") or 0.0),
             bytes=size,
+            credit=str(result["credit"]) if result.get("credit") else None,
         )
 
 

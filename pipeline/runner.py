@@ -291,7 +291,9 @@ class Runner:
                 await publish_stage.settle(ctx, uploader, candidates)
                 failpoint("before_reel_upload")
                 published = await publish_stage.finish(ctx, uploader)
-        result: dict[str, Any] = {**published, **facts}
+        soundtrack = music_stage.load(ctx)
+        credit = soundtrack.credit if soundtrack is not None else None
+        result: dict[str, Any] = {**published, **facts, "credit": credit}
         await ctx.report(Stage.DONE, 1.0)
         return Production(ctx.job_id, ctx.work, result, timings)
 

@@ -34,6 +34,18 @@ class JobQueries:
         value = json.loads(row[0])
         return value if isinstance(value, dict) else None
 
+    async def latest_of(self, owner_id: str, states: Iterable[str]) -> JobRecord | None:
+        """The owner's most recent job in one of ``states``."""
+        wanted = list(states)
+        marks = ", ".join("?" for _ in wanted)
+        async with self._db.conn.execute(
+            f"SELECT * FROM jobs WHERE owner_id = ? AND state IN ({marks}) "
+            "ORDER BY created_at DESC LIMIT 1",
+            (owner_id, *wanted),
+        ) as cur:
+            row = await cur.fetchone()
+        return _job(row) if row is not None else None
+
     # --- uploads
 
     async def forget_uploads(self, job_id: str, keys: Iterable[str]) -> None:

@@ -121,7 +121,12 @@ class DiscordReels:
         limit = await self._limit(job)
         form = post.form(limit)
         caption = reel_caption(
-            self.studio.script_of(job), published.url, t, MARKDOWN, limit=CAPTION_LIMIT
+            self.studio.script_of(job),
+            published.url,
+            t,
+            MARKDOWN,
+            limit=CAPTION_LIMIT,
+            credit=published.credit,
         )
         requester = _user_id(job.owner_id)
         mention = f"<@{requester}>\n" if requester else ""

@@ -85,7 +85,8 @@ class TelegramReels:
     async def post(self, post: Post, t: Translator) -> None:
         job, published = post.job, post.published
         chat_id = chat_of(job)
-        caption = reel_caption(self.studio.script_of(job), published.url, t, HTML)
+        script = self.studio.script_of(job)
+        caption = reel_caption(script, published.url, t, HTML, credit=published.credit)
         form = post.form(self.upload_limit)
         try:
             if form is PostForm.VIDEO:

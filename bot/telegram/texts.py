@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from locales import Translator, negotiate, translator
 
-COMMANDS = ("new", "script", "language", "voice", "style", "help")
+COMMANDS = ("new", "script", "language", "voice", "style", "music", "help")
 SPELLING = {"cmd_new": "/new", "cmd_script": "/script", "cmd_language": "/language"}
 
 

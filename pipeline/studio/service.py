@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from storage import DuplicateJob, JobRecord, UsageRepository, UserRepository
 from storage.jobs_queries import JobQueries
@@ -25,7 +24,7 @@ from ..errors import InputError, ProviderError, ReelError
 from ..limits import Limits, day_start, utc_now
 from ..models import ImageCandidate, JobState, Script
 from ..ports import ProgressCallback
-from ..resume import produce_and_deliver, resume_jobs
+from ..resume import produce_and_deliver
 from ..runner import Production
 from ..stages import images as images_stage
 from ..stages.script import (
@@ -35,6 +34,7 @@ from ..stages.script import (
     check_topic,
     parse_script,
 )
+from .aftercare import Aftercare
 from .drafting import clean_text, write_script
 from .errors import (
     AdminOnly,
@@ -48,6 +48,7 @@ from .errors import (
     StaleJob,
     WrongStep,
 )
+from .music import with_preference
 from .preferences import Preferences, checked, voice_options
 from .sheet import render_sheet
 from .stats import Stats, build_stats
@@ -67,6 +68,7 @@ ACTIONS: dict[str, tuple[JobState, ...]] = {
     "swap": (JobState.IMAGES_REVIEW,),
     "render": (JobState.IMAGES_REVIEW,),
     "cancel": (JobState.DRAFTING, JobState.SCRIPT_REVIEW, JobState.IMAGES_REVIEW),
+    "music": (JobState.SCRIPT_REVIEW, JobState.IMAGES_REVIEW),
 }
 
 
@@ -87,7 +89,7 @@ class Swapped:
     options: int
 
 
-class Studio:
+class Studio(Aftercare):
     def __init__(
         self,
         app: App,
@@ -143,7 +145,7 @@ class Studio:
     async def preferences(self, owner: str) -> Preferences:
         return Preferences.resolve(await self.users.get(owner), self.settings)
 
-    async def update_preferences(self, owner: str, **choices: str | None) -> Preferences:
+    async def update_preferences(self, owner: str, **choices: str | bool | None) -> Preferences:
         """Change some of ``ui_language``, ``language``, ``voice``, ``style``. A new narration
         language resets the voice, which belongs to one language."""
         current = await self.preferences(owner)
@@ -174,7 +176,7 @@ class Studio:
                 await self.limits.give_back(usage)
             return Started(duplicate.job, fresh=False)
         try:
-            script = await self._write(job)
+            script = with_preference(await self._write(job), prefs.music)
         except BaseException as exc:
             error = "interrupted" if isinstance(exc, asyncio.CancelledError) else str(exc)
             await asyncio.shield(self.app.jobs.set_state(job.id, JobState.FAILED, error=error))
@@ -193,7 +195,7 @@ class Studio:
         if (existing := await self.app.jobs.by_key(key)) is not None:
             return Started(existing, fresh=False)
         prefs = await self.preferences(owner)
-        script = parse_script(text, language=prefs.language)
+        script = with_preference(parse_script(text, language=prefs.language), prefs.music)
         record = self._record(owner, key, chat_id, prefs, script.title)
         record.state = JobState.SCRIPT_REVIEW
         record.script = script.model_dump(mode="json")
@@ -212,6 +214,8 @@ class Studio:
                 await self.limits.take_draft(owner, job_id)
             with self._busy(job_id, "rewrite"):
                 script = await self._write(job)
+            # A new draft keeps the reel's music choice (the user's track, or none).
+            script = script.model_copy(update={"music": self.script_of(job).music})
             await self.app.jobs.update(job_id, script=script.model_dump(mode="json"))
             return await self.job(job_id)
 
@@ -281,14 +285,6 @@ class Studio:
 
     # --- rendering ----------------------------------------------------------------------
 
-    async def note_destination(self, job_id: str, **facts: str | int) -> None:
-        """Facts a front needs to deliver after a restart (e.g. Discord's upload limit)."""
-        current = await self._queries.deliver_to(job_id) or {}
-        await self._queries.set_deliver_to(job_id, {**current, **facts})
-
-    async def destination(self, job_id: str) -> dict[str, Any]:
-        return await self._queries.deliver_to(job_id) or {}
-
     async def queue_render(self, owner: str, job_id: str) -> JobRecord:
         """Every check of a render (owner, step, daily quota) and the move to ``queued``; fast,
         so a front can answer the press before the render itself runs."""
@@ -327,10 +323,6 @@ class Studio:
     ) -> Production:
         await self.queue_render(owner, job_id)
         return await self.produce(job_id, deliverer, progress)
-
-    async def resume(self, deliverers: Mapping[str, Deliverer]) -> list[str]:
-        """Finish the jobs a stopped process left rendering; see ``pipeline.resume``."""
-        return await resume_jobs(self.app, deliverers)
 
     # --- admins -------------------------------------------------------------------------
 

@@ -61,12 +61,14 @@ class Review(commands.Cog):
     @app_commands.describe(
         topic="What the reel is about",
         script="Your own narration instead: one paragraph per scene",
+        music="Your own track under the voice (MP3, M4A, WAV, OGG, FLAC)",
     )
     async def reel(
         self,
         interaction: discord.Interaction,
         topic: str | None = None,
         script: str | None = None,
+        music: discord.Attachment | None = None,
     ) -> None:
         t = await user_translator(self.studio, interaction)
         if not (topic or script):
@@ -90,6 +92,30 @@ class Review(commands.Cog):
         )
         text = script_text(self.studio.script_of(job), t, MARKDOWN, limit=CONTENT_LIMIT)
         await interaction.followup.send(text, view=view, allowed_mentions=NONE)
+        if music is not None and started.fresh:
+            await self._own_track(interaction, job.id, music, t)
+
+    async def _own_track(
+        self,
+        interaction: discord.Interaction,
+        job_id: str,
+        music: discord.Attachment,
+        t: Translator,
+    ) -> None:
+        try:
+            limit = self.studio.settings.fetch_max_bytes
+            if music.size > limit:
+                raise InputError(
+                    f"track of {music.size} bytes",
+                    code="error.music_file",
+                    params={"limit": limit >> 20},
+                )
+            owner = owner_of(interaction.user)
+            await self.studio.set_music(owner, job_id, music.filename, await music.read())
+        except Exception as exc:
+            await refuse(interaction, exc, t)
+            return
+        await reply(interaction, MARKDOWN.escape(t("music.set", name=music.filename)))
 
     # --- presses ---------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SCREENS = (Setting.LANGUAGE, Setting.VOICE, Setting.STYLE)
+SCREENS = (Setting.LANGUAGE, Setting.VOICE, Setting.STYLE, Setting.MUSIC)
 
 
 class Settings(commands.Cog):

@@ -19,7 +19,7 @@ from ..callbacks import SettingChoice
 
 logger = logging.getLogger(__name__)
 
-PER_ROW = {Setting.LANGUAGE: None, Setting.VOICE: 2, Setting.STYLE: 1}
+PER_ROW = {Setting.LANGUAGE: None, Setting.VOICE: 2, Setting.STYLE: 1, Setting.MUSIC: 2}
 
 
 def keyboard(view: Screen) -> InlineKeyboardMarkup:
@@ -56,6 +56,10 @@ async def style(message: Message, t: Translator, studio: Studio, owner: str) -> 
     await _show(message, Setting.STYLE, t, studio, owner)
 
 
+async def music(message: Message, t: Translator, studio: Studio, owner: str) -> None:
+    await _show(message, Setting.MUSIC, t, studio, owner)
+
+
 async def chosen(
     query: CallbackQuery,
     callback_data: SettingChoice,
@@ -81,5 +85,6 @@ def create_router() -> Router:
     router.message.register(language, Command("language"))
     router.message.register(voice, Command("voice"))
     router.message.register(style, Command("style"))
+    router.message.register(music, Command("music"))
     router.callback_query.register(chosen, SettingChoice.filter(F.setting.in_(set(Setting))))
     return router

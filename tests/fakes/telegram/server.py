@@ -72,6 +72,7 @@ class FakeTelegram:
             lambda: itertools.count(1)
         )
         self._files = itertools.count(1)
+        self._user_files: dict[str, bytes] = {}  # file_id -> what a user sent
         self._runner: web.AppRunner | None = None
 
     # --- lifetime
@@ -79,6 +80,7 @@ class FakeTelegram:
     async def __aenter__(self) -> FakeTelegram:
         app = web.Application(client_max_size=UPLOAD_LIMIT + 8 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{kind}/{file_id}", self._download)
         self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.2)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -143,6 +145,30 @@ class FakeTelegram:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         if reply_to is not None:
             message["reply_to_message"] = reply_to
+        return self.push({"update_id": next(self._update_ids), "message": message})
+
+    def send_file(
+        self, user: TgUser, filename: str, data: bytes, *, kind: str = "audio"
+    ) -> dict[str, Any]:
+        """A user's file (an ``audio`` or a ``document`` message); getFile and the file
+        download serve its bytes, as the Bot API does."""
+        file_id = f"user{next(self._files)}"
+        self._user_files[file_id] = data
+        described: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": filename,
+            "file_size": len(data),
+        }
+        if kind == "audio":
+            described["duration"] = 1
+        message = {
+            "message_id": next(self._message_ids[user.id]),
+            "date": int(time.time()),
+            "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
+            "from": user.as_dict(),
+            kind: described,
+        }
         return self.push({"update_id": next(self._update_ids), "message": message})
 
     def press(self, user: TgUser, message: dict[str, Any], data: str) -> dict[str, Any]:
@@ -243,6 +269,24 @@ class FakeTelegram:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), timeout)
         return [update for update in self._updates if update["update_id"] >= offset][:100]
+
+    async def _m_getfile(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        file_id = str(params.get("file_id") or "")
+        if file_id not in self._user_files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        size = len(self._user_files[file_id])
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": size,
+            "file_path": f"music/{file_id}",
+        }
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        data = self._user_files.get(request.match_info["file_id"])
+        if request.match_info["token"] != self.TOKEN or data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="application/octet-stream")
 
     async def _m_setmycommands(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         return True
