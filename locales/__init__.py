@@ -23,7 +23,7 @@ from importlib import resources
 logger = logging.getLogger(__name__)
 
 DEFAULT_LOCALE = "en"
-LOCALES = ("en", "ru", "es")
+LOCALES = ("en", "ru", "es", "de", "fr", "it", "pt")
 # Language names in their own language: the same in every catalog, so not translated.
 ENDONYMS = {
     "en": "English",

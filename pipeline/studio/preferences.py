@@ -22,7 +22,7 @@ from .errors import UnknownOption
 
 logger = logging.getLogger(__name__)
 
-UI_LANGUAGES = ("en", "ru", "es")
+UI_LANGUAGES = ("en", "ru", "es", "de", "fr", "it", "pt")
 NARRATION_LANGUAGES = LANGUAGES
 
 # Voices a user can pick, per engine. espeak voices are per language; the cloud engines' voices

@@ -13,7 +13,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.preferences import Screen, Setting, choose, screen
 from bot.presenters import HTML
 from locales import Translator
-from pipeline.studio import UI_LANGUAGES, Studio
+from pipeline.studio import Studio
 
 from ..callbacks import SettingChoice
 
@@ -30,8 +30,8 @@ def keyboard(view: Screen) -> InlineKeyboardMarkup:
             callback_data=SettingChoice(setting=option.setting, value=option.value),
         )
     per_row = PER_ROW[view.setting]
-    if per_row is None:  # the interface languages on one row, narration three a row
-        builder.adjust(len(UI_LANGUAGES), 3)
+    if per_row is None:  # 7 interface, then 7 narration languages: 4 + 3 a row each
+        builder.adjust(4, 3, repeat=True)
     else:
         builder.adjust(per_row)
     return builder.as_markup()
