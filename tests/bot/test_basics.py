@@ -18,9 +18,11 @@ async def test_start_speaks_the_clients_language_and_the_menu_is_set(world: Worl
         spanish = await world.said(TgUser(6, "Ana", "es-MX"), "/help")
         assert spanish.plain.startswith("Comandos:")
         german = await world.said(TgUser(7, "Jo", "de"), "/start")
-        assert german.plain.startswith("Hi Jo!")
+        assert german.plain.startswith("Hallo Jo!")
+        japanese = await world.said(TgUser(9, "Ken", "ja"), "/start")
+        assert japanese.plain.startswith("Hi Ken!")  # no catalog: English
         menus = {c.params.get("language_code") for c in world.tg.of("setMyCommands")}
-        assert menus == {None, "en", "ru", "es"}
+        assert menus == {None, "en", "ru", "es", "de", "fr", "it", "pt"}
 
 
 async def test_user_text_is_escaped(world: World) -> None:
