@@ -48,6 +48,7 @@ from .errors import (
     StaleJob,
     WrongStep,
 )
+from .making import Making
 from .preferences import Preferences, checked, voice_options
 from .sheet import render_sheet
 from .stats import Stats, build_stats
@@ -87,7 +88,7 @@ class Swapped:
     options: int
 
 
-class Studio:
+class Studio(Making):
     def __init__(
         self,
         app: App,
