@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from storage import DuplicateJob, JobRecord
 from storage.jobs_queries import JobQueries
 
+from ..alerts import Alerter
 from ..app import App
 from ..delivery import Deliverer, deliver
 from ..errors import ProviderError, QuotaExceeded, ReelError
@@ -72,6 +73,8 @@ class Making:
     app: App
     draft_seconds: int
     clock: Callable[[], datetime]
+    # Where failures are reported to the admins; ``serve`` sets it.
+    alerter: Alerter | None = None
 
     async def make(
         self,
