@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
+    from pipeline.alerts import Alerter
     from pipeline.app import App
     from pipeline.studio import Studio
 
@@ -80,8 +81,9 @@ async def serve(
         async with app:
             studio = Studio(app)
             fronts = [_front(name, app, studio) for name in names]
+            fronts.append(_scheduler(fronts, app, studio))
             logger.info("serving %s with providers %s", ", ".join(names), providers.describe())
-            await _run_all(fronts, stop)
+            await _run_all(fronts, stop, studio.alerter)
     finally:
         for number in signals:
             loop.remove_signal_handler(number)
@@ -97,13 +99,47 @@ def _front(name: str, app: App, studio: Studio) -> Front:
     return DiscordFront(app, studio=studio)
 
 
-async def _run_all(fronts: list[Front], stop: asyncio.Event) -> None:
+def _scheduler(fronts: list[Front], app: App, studio: Studio) -> Front:
+    """The scheduler, posting and alerting through the fronts' own clients; also gives the
+    studio its alerter, so a failed job anywhere reaches the admins."""
+    from bot.channels import Clients, discord_dm, telegram_dm
+    from bot.discord import DiscordFront
+    from bot.telegram import TelegramFront
+    from pipeline.alerts import Alerter
+    from scheduler import Scheduler
+    from storage import AlertRepository
+
+    clients = Clients()
+    ready = []
+    for front in fronts:
+        if isinstance(front, TelegramFront):
+            clients.posters.add("telegram", front.reels.post_to)
+            clients.notifiers.add("telegram", telegram_dm(front.bot))
+        elif isinstance(front, DiscordFront):
+            clients.posters.add("discord", front.bot.reels.post_to)
+            clients.notifiers.add("discord", discord_dm(front.bot))
+            ready.append(front.bot.ready_once.wait)
+    alerter = Alerter.from_settings(app.settings, AlertRepository(app.db), clients.notifiers)
+    studio.alerter = alerter
+    return Scheduler(studio, clients.posters, alerter=alerter, ready=ready)
+
+
+async def _run_all(
+    fronts: list[Front], stop: asyncio.Event, alerter: Alerter | None = None
+) -> None:
     """Run the fronts side by side until ``stop``; one that fails stops the others, which
-    still shut down cleanly, and its error is raised."""
+    still shut down cleanly, its error is raised, and the admins hear of it."""
 
     async def guarded(front: Front) -> None:
         try:
             await front.run(stop)
+        except Exception as exc:
+            if alerter is not None:
+                from pipeline.alerts import Cause, Kind
+
+                name = type(front).__name__.removesuffix("Front").lower()
+                await alerter.report(Cause.of(Kind.FRONT, exc, provider=name), message=str(exc))
+            raise
         finally:
             stop.set()
 

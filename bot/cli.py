@@ -35,7 +35,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli.main(argv, extra=(sys.modules[__name__],))
+    from bot import scheduled
+
+    return cli.main(argv, extra=(sys.modules[__name__], scheduled))
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ import logging
 from typing import Protocol
 
 from locales import Translator
+from pipeline.alerts import Cause, Kind
 from pipeline.delivery import Deliverer
-from pipeline.errors import ReelError
+from pipeline.errors import InputError, ReelError
 from pipeline.studio import JobRecord, Studio
 
 from .presenters import Markup, ProgressBoard, error_text
@@ -83,6 +84,12 @@ class Productions:
             if progress is not None:
                 await progress.close(m.escape(t("progress.failed")))
             await self.front.tell(job, m.escape(error_text(exc, t)))
+            if self.studio.alerter is not None and not isinstance(exc, InputError):
+                await self.studio.alerter.report(
+                    Cause.of(Kind.JOB_FAILED, exc), job_id=job.id, message=str(exc)
+                )
         else:
             if progress is not None:
                 await progress.close()
+            if self.studio.alerter is not None:
+                await self.studio.alerter.recovered(Kind.JOB_FAILED)

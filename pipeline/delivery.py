@@ -100,6 +100,9 @@ class Post:
     job: JobRecord
     published: Published
     interrupted: bool = False  # an earlier post was cut off: the link only
+    # Where it goes when one reel serves several places (``telegram:<chat>``,
+    # ``discord:<channel>``, ``cli``); None: the job's own chat.
+    destination: str | None = None
 
     def form(self, limit: int) -> PostForm:
         """How to post, given the platform's upload limit for this destination (bytes)."""
@@ -133,6 +136,7 @@ async def deliver(
     deliverer: Deliverer,
     *,
     retry_unknown: bool = False,
+    destination: str | None = None,
 ) -> None:
     """Post ``job`` once through ``deliverer``, then mark it delivered.
 
@@ -140,15 +144,20 @@ async def deliver(
     process died mid-post) gets the link alone (``PostForm.RESENT``); with no public link it
     fails with DeliveryInterrupted rather than risk a second video. ``retry_unknown``: a
     person asking again (re-running ``render``) accepts a second post.
+
+    ``destination``: one of several places a job goes (``Studio.make``), claimed under that
+    name; the job's state is then its caller's to set, once every destination is done.
     """
+    settle = destination is None
     async with app.runner.exclusive(job.id):
         deliveries = DeliveryRepository(app.db)
-        target = delivery_target(job)
+        target = destination or delivery_target(job)
         interrupted = False
         if not await deliveries.claim(job.id, target):
             earlier = next(d for d in await deliveries.for_job(job.id) if d.target == target)
             if earlier.state == "sent":
-                await app.jobs.set_state(job.id, JobState.DELIVERED)
+                if settle:
+                    await app.jobs.set_state(job.id, JobState.DELIVERED)
                 return
             if not retry_unknown:
                 if published.url is None:
@@ -157,17 +166,18 @@ async def deliver(
                         f"delivery to {target} stopped half-way at {when} UTC and the reel "
                         "has no public link; it is not posted again (at most once)"
                     )
-                    await app.jobs.set_state(job.id, JobState.FAILED, error=str(error))
+                    if settle:
+                        await app.jobs.set_state(job.id, JobState.FAILED, error=str(error))
                     raise error
                 interrupted = True
                 logger.warning("job %s: an earlier post was cut off; sending its link", job.id)
             await deliveries.release(job.id, target)
             await deliveries.claim(job.id, target)
-        post = Post(job, published, interrupted=interrupted)
+        post = Post(job, published, interrupted=interrupted, destination=destination)
         # Once the post has started, a shutdown must not cut in between the platform taking
         # it and our record of that: the post and its bookkeeping finish, then the
         # cancellation goes on. (A crash can still cut in: the claim then stays "sending".)
-        posting = asyncio.ensure_future(_post(app, post, deliverer, target))
+        posting = asyncio.ensure_future(_post(app, post, deliverer, target, settle=settle))
         try:
             await asyncio.shield(posting)
         except asyncio.CancelledError:
@@ -177,19 +187,25 @@ async def deliver(
             raise
 
 
-async def _post(app: App, post: Post, deliverer: Deliverer, target: str) -> None:
+async def _post(app: App, post: Post, deliverer: Deliverer, target: str, *, settle: bool) -> None:
     deliveries = DeliveryRepository(app.db)
     job = post.job
     try:
         await deliverer(post)
     except NotSent as exc:
         await deliveries.release(job.id, target)
-        await app.jobs.set_state(job.id, JobState.FAILED, error=f"not delivered: {exc}")
+        if settle:
+            await app.jobs.set_state(job.id, JobState.FAILED, error=f"not delivered: {exc}")
         raise
     except Exception as exc:
-        await app.jobs.set_state(
-            job.id, JobState.FAILED, error=f"delivery outcome unknown: {exc}"[:2000]
-        )
+        if settle:
+            await app.jobs.set_state(
+                job.id, JobState.FAILED, error=f"delivery outcome unknown: {exc}"[:2000]
+            )
         raise
     await deliveries.confirm(job.id, target)
-    await app.jobs.set_state(job.id, JobState.DELIVERED)
+    from .runner import failpoint  # runner imports this module
+
+    failpoint("delivered")  # crash tests: posted and recorded, the job not settled
+    if settle:
+        await app.jobs.set_state(job.id, JobState.DELIVERED)

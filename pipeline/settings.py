@@ -160,6 +160,10 @@ class Settings(_Section):
     def _split_music_chain(cls, value: object) -> object:
         return _csv(value)
 
+    # --- the scheduler's hands-off reels (issue 9, Studio.make): a cap on the reels system
+    # owners start per UTC day, whatever the destinations and retries; None: no cap.
+    daily_max_reels: int | None = Field(default=20, ge=0)
+
     @field_validator("daily_destinations", "trends_chain", mode="before")
     @classmethod
     def _split_daily_lists(cls, value: object) -> object:

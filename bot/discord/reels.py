@@ -116,6 +116,42 @@ class DiscordReels:
         noted = (await self.studio.destination(job.id)).get("limit")
         return noted if isinstance(noted, int) and noted > 0 else DEFAULT_LIMIT
 
+    async def post_to(self, channel_id: str, post: Post) -> None:
+        """Post to the channel ``channel_id`` rather than the job's own, mentioning nobody,
+        captioned in the reel's language with its credit line (the daily reels). The file
+        when it fits the channel's limit (known once the gateway has sent the guild), else
+        the link."""
+        job, published = post.job, post.published
+        channel = self.client.get_channel(int(channel_id))
+        guild = getattr(channel, "guild", None)
+        limit = guild.filesize_limit if guild is not None else DEFAULT_LIMIT
+        form = post.form(limit)
+        t = discord_translator(None, job.language)
+        credit = str((await self.studio.destination(job.id)).get("credit") or "")
+        credits = "\n".join(line for line in (published.credit, credit) if line)
+        caption = reel_caption(
+            self.studio.script_of(job),
+            published.url,
+            t,
+            MARKDOWN,
+            limit=CAPTION_LIMIT,
+            credit=credits or None,
+        )
+        target = self.client.get_partial_messageable(int(channel_id))
+        mentions = discord.AllowedMentions.none()
+        try:
+            if form is PostForm.VIDEO:
+                file = discord.File(published.reel, filename="reel.mp4")
+                await target.send(caption, file=file, allowed_mentions=mentions)
+            else:
+                note = MARKDOWN.escape(reel_note(form, published, limit, t))
+                await target.send(f"{note}\n\n{caption}"[:CONTENT_LIMIT], allowed_mentions=mentions)
+        except discord.DiscordServerError:
+            raise  # the post may have gone out: the outcome is unknown
+        except discord.HTTPException as exc:
+            raise NotSent(f"the platform refused the reel: {exc}") from exc
+        logger.info("job %s: reel posted to channel %s (%s)", job.id, channel_id, form)
+
     async def post(self, post: Post, t: Translator) -> None:
         job, published = post.job, post.published
         limit = await self._limit(job)

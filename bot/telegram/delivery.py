@@ -25,6 +25,7 @@ from .texts import telegram_translator
 logger = logging.getLogger(__name__)
 
 UPLOAD_LIMIT = 50 * 1024 * 1024  # api.telegram.org; settings.telegram.upload_limit_mb overrides
+CAPTION_LIMIT = 1024
 
 
 def chat_of(job: JobRecord) -> int:
@@ -82,11 +83,25 @@ class TelegramReels:
         ui = (await self.studio.preferences(job.owner_id)).ui_language if job.owner_id else None
         await self.post(post, telegram_translator(ui, job.language))
 
+    async def post_to(self, chat: str, post: Post) -> None:
+        """Post to ``chat`` (a channel or group: ``-100…`` or ``@username``) rather than the
+        job's own chat, captioned in the reel's language with its credit line (the daily
+        reels, see ``pipeline.studio.making``)."""
+        chat_id: int | str = int(chat) if chat.lstrip("-").isdigit() else chat
+        facts = await self.studio.destination(post.job.id)
+        credit = str(facts.get("credit") or "")
+        await self._post_in(chat_id, post, telegram_translator(None, post.job.language), credit)
+
     async def post(self, post: Post, t: Translator) -> None:
+        await self._post_in(chat_of(post.job), post, t)
+
+    async def _post_in(
+        self, chat_id: int | str, post: Post, t: Translator, credit: str = ""
+    ) -> None:
         job, published = post.job, post.published
-        chat_id = chat_of(job)
+        credits = "\n".join(line for line in (published.credit, credit) if line)
         script = self.studio.script_of(job)
-        caption = reel_caption(script, published.url, t, HTML, credit=published.credit)
+        caption = reel_caption(script, published.url, t, HTML, credit=credits or None)
         form = post.form(self.upload_limit)
         try:
             if form is PostForm.VIDEO:

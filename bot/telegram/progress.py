@@ -18,7 +18,7 @@ TYPING_EVERY = 4.5  # Telegram shows a chat action for about 5 s
 
 @contextlib.asynccontextmanager
 async def chat_action(
-    bot: Bot, chat_id: int, action: ChatAction = ChatAction.TYPING
+    bot: Bot, chat_id: int | str, action: ChatAction = ChatAction.TYPING
 ) -> AsyncIterator[None]:
     """Show ``action`` ("typing…") while the body runs. A failed send only loses the hint."""
 

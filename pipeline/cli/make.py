@@ -1,4 +1,5 @@
-"""``reelfactory make TOPIC``: draft a script with an LLM, approve it, and produce the reel."""
+"""``reelfactory make TOPIC``: draft a script with an LLM, approve it, and produce the reel,
+through the one hands-off path, ``Studio.make``."""
 
 from __future__ import annotations
 
@@ -7,16 +8,17 @@ import asyncio
 from pathlib import Path
 
 from storage import JobRecord
-from storage.jobs_queries import JobQueries
 
 from ..app import App
 from ..catalog import LANGUAGES, STYLES
-from ..models import JobState, ProgressEvent, StageTiming
+from ..models import ProgressEvent
 from ..providers import build, extend, preload
-from ..resume import cli_deliverer, produce_and_deliver
+from ..resume import cli_deliverer
 from ..settings import Settings
-from ..stages import script as script_stage
+from ..studio import Studio
 from .common import ProgressView, console, progress_bars, timings_table
+
+CLI = "cli"  # the destination: the --out folder
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,57 +46,45 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     seconds = max(15, min(90, args.seconds))
     language = args.lang or settings.default_language
-    topic = script_stage.check_topic(args.topic)
     loop = asyncio.get_running_loop()
     started = loop.time()
     async with await App.open(settings, providers) as app:
-        job_id = app.jobs.new_id()
-        await app.jobs.create(
-            JobRecord(
-                id=job_id,
-                state=JobState.DRAFTING,
-                language=language,
-                style=args.style or settings.default_style,
-                voice=settings.default_voice,
-                work_dir=str(app.work_dir(job_id)),
-                topic=topic,
-            )
-        )
-        # Where `reelfactory resume` delivers this job if the process dies before it ends.
-        await JobQueries(app.db).set_deliver_to(job_id, {"out": str(args.out.resolve())})
-        timings: list[StageTiming] = []
+        studio = Studio(app)
         with progress_bars() as progress:
             view = ProgressView(progress)
             await view(ProgressEvent("script", 0.0))
             warming = asyncio.create_task(asyncio.to_thread(preload, settings, ("media",)))
-            try:
-                await _draft(app, job_id, topic, language, seconds, timings)
-            finally:
+
+            async def drafted(job: JobRecord) -> None:
                 await warming
-            extend(providers, settings, ("media",))
-            await view(ProgressEvent("script", 1.0))
-            production = await produce_and_deliver(
-                app, job_id, cli_deliverer(app), view, candidates=1
-            )
-        job = await app.jobs.get(job_id)
-    assert job is not None and job.script is not None
-    console.print(timings_table([*timings, *production.timings], loop.time() - started))
-    grounded = "grounded" if job.script.get("grounded") else "not grounded"
+                extend(providers, settings, ("media",))
+                await view(ProgressEvent("script", 1.0))
+
+            try:
+                made = await studio.make(
+                    args.topic,
+                    language=language,
+                    destinations=[CLI],
+                    deliverer=cli_deliverer(app),
+                    owner="cli:make",
+                    # Where `reelfactory resume` delivers it if the process dies before it ends.
+                    facts={"out": str(args.out.resolve())},
+                    style=args.style,
+                    seconds=seconds,
+                    progress=view,
+                    drafted=drafted,
+                )
+            finally:
+                if not warming.done():
+                    warming.cancel()
+        if made.failed:
+            raise made.failed[CLI]
+    job, production = made.job, made.production
+    console.print(timings_table([*made.timings, *production.timings], loop.time() - started))
+    grounded = "grounded" if (job.script or {}).get("grounded") else "not grounded"
     console.print(
         f"[bold green]reel:[/] {args.out / 'reel.mp4'}  ({production.result['duration']:.1f} s, "
-        f"{grounded}, job {job_id})",
+        f"{grounded}, job {job.id})",
         soft_wrap=True,
     )
     return 0
-
-
-async def _draft(
-    app: App, job_id: str, topic: str, language: str, seconds: int, timings: list[StageTiming]
-) -> None:
-    async with app.runner.record(job_id, "script", timings) as stage_run:
-        served = await script_stage.draft(
-            app.providers.writers, topic, language=language, seconds=seconds
-        )
-        stage_run.provider, stage_run.attempts = served.provider, served.attempts
-    await app.jobs.update(job_id, script=served.value.model_dump(mode="json"))
-    await app.jobs.set_state(job_id, JobState.QUEUED)

@@ -24,6 +24,7 @@ from .errors import (
     UnknownOption,
     WrongStep,
 )
+from .making import SYSTEM_OWNER, Made
 from .preferences import NARRATION_LANGUAGES, UI_LANGUAGES, Preferences, voice_label
 from .service import CANDIDATES, MAX_TOPIC, MIN_TOPIC, Started, Studio, Swapped
 from .stats import StageFigures, Stats
@@ -44,6 +45,8 @@ __all__ = [
     "DraftFailed",
     "JobNotFound",
     "LimitReached",
+    "Made",
+    "SYSTEM_OWNER",
     "NoWriter",
     "NotOwner",
     "Preferences",

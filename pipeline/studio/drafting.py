@@ -10,7 +10,7 @@ import unicodedata
 from storage import JobRecord
 
 from ..app import App
-from ..models import Script
+from ..models import Script, StageTiming
 from ..stages import script as script_stage
 
 logger = logging.getLogger(__name__)
@@ -28,10 +28,12 @@ def clean_text(text: str) -> str:
     return _SPACES.sub(" ", kept).strip()
 
 
-async def write_script(app: App, job: JobRecord, *, seconds: int) -> Script:
+async def write_script(
+    app: App, job: JobRecord, *, seconds: int, timings: list[StageTiming] | None = None
+) -> Script:
     """First success over the configured writers; raises ProviderUnavailable when none
-    answers (the chain's retries and timeouts apply to each)."""
-    async with app.runner.record(job.id, "script", []) as run:
+    answers (the chain's retries and timeouts apply to each). ``timings`` gets the stage's."""
+    async with app.runner.record(job.id, "script", [] if timings is None else timings) as run:
         served = await script_stage.draft(
             app.providers.writers, job.topic, language=job.language, seconds=seconds
         )

@@ -48,6 +48,7 @@ from .errors import (
     StaleJob,
     WrongStep,
 )
+from .making import Making
 from .music import with_preference
 from .preferences import Preferences, checked, voice_options
 from .sheet import render_sheet
@@ -89,7 +90,7 @@ class Swapped:
     options: int
 
 
-class Studio(Aftercare):
+class Studio(Aftercare, Making):
     def __init__(
         self,
         app: App,
