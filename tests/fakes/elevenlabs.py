@@ -56,6 +56,7 @@ from typing import Any
 import imageio_ffmpeg
 from aiohttp import BodyPartReader, web
 
+from .elevenlabs_dubbing import FakeDubbing
 from .groq import Behaviour, FakeServer, Recorded, bad_schema, hang, malformed, ok, spread, status
 
 __all__ = [
@@ -94,6 +95,8 @@ class FakeElevenLabs(FakeServer):
         self.app.router.add_post("/v1/music", self._music)
         self.app.router.add_post("/v1/sound-generation", self._sfx)
         self._encoded: dict[tuple[str, float, str], bytes] = {}
+        # Dubbing (routes "dub_create", "dub_status", "dub_audio"): see .elevenlabs_dubbing.
+        self.dubbing = FakeDubbing(self)
 
     def _error(self, code: int, message: str, retry: Behaviour | None = None) -> web.Response:
         detail = {"status": _ERROR_STATUS.get(code, f"http_{code}"), "message": message}

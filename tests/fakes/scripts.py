@@ -7,6 +7,8 @@ tests ask for; and the letters each language needs beyond ASCII (ß, œ, ç, ã,
 
 from __future__ import annotations
 
+import re
+
 OCTOPUS: dict[str, tuple[str, ...]] = {
     "en": (
         "Octopuses have three hearts and blue blood.",
@@ -70,3 +72,29 @@ OCTOPUS: dict[str, tuple[str, ...]] = {
 def octopus(language: str) -> tuple[str, ...]:
     """The script's sentences in ``language``; English for a language the fakes do not write."""
     return OCTOPUS.get(language, OCTOPUS["en"])
+
+
+_TRANSLATE = re.compile(r"from [^(\n]*\((\w+)\) into [^(\n]*\((\w+)\).*?<<<\n(.*?)\n>>>", re.DOTALL)
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip(".,!?;:«»\"'").casefold() for w in text.split() if w.strip(".,!?;:")]
+
+
+def translate(text: str, source: str, target: str) -> str:
+    """What a model would answer: the same octopus sentence in ``target`` (a title, a sentence
+    cut short, or a whole one); a sentence the fakes do not know gets the first one."""
+    said = _words(text)
+    sentences = octopus(source)
+    index = next((i for i, s in enumerate(sentences) if said and _words(s)[: len(said)] == said), 0)
+    answer = octopus(target)[index]
+    return answer if text.rstrip().endswith((".", "!", "?")) else answer.rstrip(".")
+
+
+def translation_asked(prompt: str) -> str | None:
+    """The answer to a translation prompt (``pipeline.translation.prompt``), else None."""
+    match = _TRANSLATE.search(prompt)
+    if match is None:
+        return None
+    source, target, text = match.groups()
+    return translate(text.strip(), source, target)
