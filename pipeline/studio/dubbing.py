@@ -14,6 +14,7 @@ from storage import DuplicateJob, JobRecord
 from storage.jobs_queries import JobQueries
 
 from ..dubbing import DubFacts, DubLanguage, dub_key, facts_of
+from ..errors import NotOwner, WrongStep
 from ..limits import Limits
 from ..models import JobState
 from .preferences import NARRATION_LANGUAGES
@@ -61,19 +62,28 @@ class Dubbing:
 
     async def start_dub(
         self,
-        owner: str,
+        owner: str | None,
         parent_id: str,
         language: str,
         *,
         origin: str | None = None,
         chat_id: str | None = None,
         facts: dict[str, Any] | None = None,
+        operator: bool = False,
     ) -> Dub:
         """Every check of a dub (owner, a delivered reel, the language, the daily quota: a dub
         is a render) and its job, queued; fast, so a front answers the press at once and then
         produces it with ``Studio.produce``. ``origin``/``chat_id``: where it goes when not
-        to the parent's chat (the CLI); ``facts`` are kept for its delivery."""
-        parent = await self.authorize(owner, parent_id, "dub")
+        to the parent's chat (the CLI); ``facts`` are kept for its delivery. ``operator``:
+        the person running the CLI, who may dub any delivered reel, free of quotas."""
+        if operator:
+            parent = await self.job(parent_id)
+            if parent.state != JobState.DELIVERED:
+                raise WrongStep(f"job {parent_id} is {parent.state}, not delivered")
+        elif owner is None:
+            raise NotOwner(f"nobody may dub job {parent_id} without being its owner")
+        else:
+            parent = await self.authorize(owner, parent_id, "dub")
         if language not in NARRATION_LANGUAGES or language == parent.language:
             raise DubLanguage(
                 f"job {parent_id} cannot be dubbed into {language!r}",
@@ -84,7 +94,11 @@ class Dubbing:
             existing = await self.app.jobs.by_key(key)
             if existing is not None and existing.state != JobState.FAILED:
                 return Dub(existing, parent, fresh=False)
-            usage = None if self.is_admin(owner) else await self.limits.take_render(owner)
+            usage = (
+                None
+                if owner is None or self.is_admin(owner)
+                else await self.limits.take_render(owner)
+            )
             try:
                 job = existing or await self._new_dub(parent, language, key, origin, chat_id)
                 parent_facts = await self._queries.deliver_to(parent.id) or {}

@@ -70,11 +70,11 @@ class FakeDubbing:
             return early
         target = (form.get("target_lang") or [""])[0]
         if not target:
-            detail = {"status": "empty_target_language", "message": "target_lang is required"}
-            return fake.respond({"detail": detail}, code=400)
+            empty = {"status": "empty_target_language", "message": "target_lang is required"}
+            return fake.respond({"detail": empty}, code=400)
         if upload is None:
-            detail = [{"loc": ["body", "file"], "msg": "file or source_url is required"}]
-            return fake.respond({"detail": detail}, code=422)
+            missing = [{"loc": ["body", "file"], "msg": "file or source_url is required"}]
+            return fake.respond({"detail": missing}, code=422)
         try:
             with wave.open(io.BytesIO(upload[1])) as reader:
                 seconds = reader.getnframes() / reader.getframerate()

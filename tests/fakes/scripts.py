@@ -81,12 +81,31 @@ def _words(text: str) -> list[str]:
     return [w.strip(".,!?;:«»\"'").casefold() for w in text.split() if w.strip(".,!?;:")]
 
 
+# The word itself, for titles such as "Octopus".
+OCTOPUS_WORD = {
+    "en": "Octopus",
+    "ru": "Осьминог",
+    "es": "Pulpo",
+    "de": "Oktopus",
+    "fr": "Pieuvre",
+    "it": "Polpo",
+    "pt": "Polvo",
+}
+
+
 def translate(text: str, source: str, target: str) -> str:
-    """What a model would answer: the same octopus sentence in ``target`` (a title, a sentence
-    cut short, or a whole one); a sentence the fakes do not know gets the first one."""
+    """What a model would answer: the same octopus sentence in ``target`` (also for a title
+    that is a sentence's start); "Octopus" itself; for a text the fakes do not know, the first
+    sentence cut to as many words as the text has."""
     said = _words(text)
+    if said == _words(OCTOPUS_WORD.get(source, "")):
+        return OCTOPUS_WORD.get(target, OCTOPUS_WORD["en"])
     sentences = octopus(source)
-    index = next((i for i, s in enumerate(sentences) if said and _words(s)[: len(said)] == said), 0)
+    index = next(
+        (i for i, s in enumerate(sentences) if said and _words(s)[: len(said)] == said), None
+    )
+    if index is None:
+        return " ".join(octopus(target)[0].split()[: max(1, len(said))])
     answer = octopus(target)[index]
     return answer if text.rstrip().endswith((".", "!", "?")) else answer.rstrip(".")
 
