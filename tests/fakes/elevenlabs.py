@@ -34,6 +34,10 @@ Routes (both need an ``xi-api-key`` header, else 401):
   a duration outside 0.5..30 s or empty text.
   Both encode MP3 with the imageio ffmpeg (``mp3_*``) or answer ``pcm_*``; others answer 400.
 
+- Dubbing (``fake.dubbing``, routes ``"dub_create"``, ``"dub_status"``, ``"dub_audio"``):
+  create, poll through ``dubbing`` to ``dubbed`` (or ``failed``, or never), download the
+  dubbed MP3 per language; see ``tests.fakes.elevenlabs_dubbing``.
+
 Behaviours are the ones of ``tests.fakes.groq`` (re-exported here), with these meanings:
 ``ok(body=...)`` replaces the answer; ``status(code, retry_after=...)`` answers
 ``{"detail": {"status": ..., "message": ...}}``; ``hang()`` never answers; ``malformed()``
