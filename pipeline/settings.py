@@ -164,6 +164,11 @@ class Settings(_Section):
     # owners start per UTC day, whatever the destinations and retries; None: no cap.
     daily_max_reels: int | None = Field(default=20, ge=0)
 
+    # --- dubbing a delivered reel (issue 11): how long ElevenLabs Dubbing may take, and how
+    # often it is asked whether it is done; past the timeout the dub falls back to TTS.
+    dub_timeout: float = Field(default=300.0, gt=0)
+    dub_poll_interval: float = Field(default=3.0, gt=0)
+
     @field_validator("daily_destinations", "trends_chain", mode="before")
     @classmethod
     def _split_daily_lists(cls, value: object) -> object:
