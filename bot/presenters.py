@@ -176,13 +176,20 @@ def reel_caption(
     *,
     limit: int = 1024,
     credit: str | None = None,
+    disclosure: bool = True,
 ) -> str:
-    """Title, hashtags, the music credit and the link, within ``limit`` characters of
-    visible text; the title and hashtags give way first, the link never."""
+    """Title, hashtags, the music credit, the link and, last, the line saying AI made the
+    reel (``disclosure``, the ``ai_disclosure`` setting), within ``limit`` characters of
+    visible text; the title and hashtags give way first, the link and that line never."""
     link = m.link(t("reel.link"), url) if url else ""
     title, tags = script.title, " ".join(script.hashtags)
     credit = credit[:120] if credit else None
-    visible = (len(t("reel.link")) if url else 0) + (len(credit) + 2 if credit else 0)
+    notice = t("reel.ai_disclosure") if disclosure else ""
+    visible = (
+        (len(t("reel.link")) if url else 0)
+        + (len(credit) + 2 if credit else 0)
+        + (len(notice) + 2 if notice else 0)
+    )
     room = limit - visible - 4
     if len(title) + len(tags) > room:
         tags = tags[: max(0, room - len(title) - 1)].rsplit(" ", 1)[0] if tags else ""
@@ -194,6 +201,8 @@ def reel_caption(
         parts.append(m.escape(credit))
     if link:
         parts.append(link)
+    if notice:
+        parts.append(m.escape(notice))
     return "\n\n".join(parts)
 
 

@@ -90,3 +90,24 @@ class TrendSource(Protocol):
         """Topics trending on ``day`` for readers of ``language``, most popular first.
         Raises ProviderError when the source cannot answer (the chain moves on)."""
         ...
+
+
+# --- moderation (issue 13): text is checked before anything is spent on it
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A moderator's answer. ``categories`` are Llama Guard's codes (``S1``…``S14``) or
+    ``other`` when the moderator refused without naming one (Gemini's PROHIBITED_CONTENT)."""
+
+    safe: bool
+    categories: tuple[str, ...] = ()
+    moderator: str = ""
+
+
+class Moderator(Protocol):
+    name: str
+
+    async def check(self, text: str) -> Verdict:
+        """Raises ProviderError when the moderator cannot answer (the chain moves on)."""
+        ...
