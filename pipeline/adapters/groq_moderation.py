@@ -4,7 +4,7 @@ successor gpt-oss-safeguard-20b with a written policy (PROVIDERS.md 6a).
 Which one is asked is chosen from ``GET /openai/v1/models`` (the SDK's model Literal is stale:
 it still lists decommissioned models), once, and cached. A chosen model that Groq answers as
 gone (404 ``model_not_found``, 400 ``model_decommissioned``) is dropped and the choice made
-again; with neither model on the account every check fails at once and the chain moves on.
+again at once; with neither model on the account every check fails at once and the chain moves on.
 
 Answers:
 - Llama Guard: exactly ``safe``, or ``unsafe`` and on the next line the categories,
@@ -91,6 +91,10 @@ def parse_safeguard(content: str) -> Verdict:
     return Verdict(safe=False, categories=categories, moderator=PROVIDER)
 
 
+class _Gone(Exception):
+    """Groq says the model was removed (404 model_not_found, 400 model_decommissioned)."""
+
+
 class GroqModerator:
     """Moderator on Groq; ``policy`` is the chain's retry policy for one check."""
 
@@ -124,7 +128,16 @@ class GroqModerator:
         raise ProviderError("no safety model on this account", provider=PROVIDER)
 
     async def check(self, text: str) -> Verdict:
-        model = await self.model()
+        for _ in PREFERENCE:
+            model = await self.model()
+            try:
+                content = await self._ask(model, text)
+            except _Gone:
+                continue  # dropped: the next model on the list is asked now
+            return parse_llama_guard(content) if model == LLAMA_GUARD else parse_safeguard(content)
+        raise ProviderError("every safety model is gone", provider=PROVIDER)
+
+    async def _ask(self, model: str, text: str) -> str:
         if model == LLAMA_GUARD:
             messages = [{"role": "user", "content": text}]
             extra: dict[str, Any] = {"max_completion_tokens": 20}
@@ -143,16 +156,14 @@ class GroqModerator:
                 model=model, messages=messages, temperature=0, **extra
             )
         except groq.APIStatusError as exc:
-            if _error_code(exc.body) in _GONE_CODES:
-                # Dropped now; the retry (the policy's next attempt) asks the next model.
+            if (code := _error_code(exc.body)) in _GONE_CODES:
                 self._gone.add(model)
-                logger.warning("groq moderation: %s is gone (%s)", model, _error_code(exc.body))
-                raise ProviderError(f"{model} is gone", provider=PROVIDER, retryable=True) from exc
+                logger.warning("groq moderation: %s is gone (%s)", model, code)
+                raise _Gone(model) from exc
             raise provider_error(exc) from exc
         except (groq.GroqError, ValueError) as exc:
             raise provider_error(exc) from exc
-        content = _content(completion)
-        return parse_llama_guard(content) if model == LLAMA_GUARD else parse_safeguard(content)
+        return _content(completion)
 
     async def aclose(self) -> None:
         await self._client.close()
