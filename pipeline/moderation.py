@@ -103,7 +103,10 @@ def script_text(script: Script) -> str:
 
 # --- the local list: clear cases only, each asking *how to do* the harm. Talking about a
 # harm (the history of the atomic bomb, how vaccines work, a war) is never matched here.
-_HOW = r"(?:how (?:to|do (?:i|you)|can (?:i|you))|ways? to|steps? to|instructions? (?:for|to)|guide to|tutorial)"
+_HOW = (
+    r"(?:how (?:to|do (?:i|you)|can (?:i|you))|ways? to|steps? to|instructions? (?:for|to)"
+    r"|guide to|tutorial)"
+)
 _MAKE = r"(?:make|build|assemble|synthesi[sz]e|cook|produce|brew)"
 _LOCAL_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -118,7 +121,9 @@ _LOCAL_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("S9", re.compile(r"\bc[oó]mo (?:hacer|fabricar|construir) (?:una bomba|explosivos)")),
     (
         "S2",
-        re.compile(rf"\b{_HOW}\b.{{0,30}}\b{_MAKE}\b.{{0,20}}\b(?:meth|methamphetamine|fentanyl)\b"),
+        re.compile(
+            rf"\b{_HOW}\b.{{0,30}}\b{_MAKE}\b.{{0,20}}\b(?:meth|methamphetamine|fentanyl)\b"
+        ),
     ),
     (
         "S1",

@@ -28,13 +28,12 @@ class ModerationRepository:
             (_iso(at), owner_id, kind, category, moderator, job_id),
         )
 
-    async def counts_since(
-        self, since: datetime, until: datetime | None = None
-    ) -> dict[str, int]:
+    async def counts_since(self, since: datetime, until: datetime | None = None) -> dict[str, int]:
         """Refusals from ``since`` on (and before ``until``), per category."""
-        sql, args = "SELECT category, COUNT(*) AS n FROM moderation_refusals WHERE at >= ?", [
-            _iso(since)
-        ]
+        sql, args = (
+            "SELECT category, COUNT(*) AS n FROM moderation_refusals WHERE at >= ?",
+            [_iso(since)],
+        )
         if until is not None:
             sql += " AND at < ?"
             args.append(_iso(until))

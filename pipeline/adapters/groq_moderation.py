@@ -68,7 +68,9 @@ def parse_llama_guard(content: str) -> Verdict:
         codes = [c.strip().upper() for c in (lines[1] if len(lines) > 1 else "").split(",")]
         categories = tuple(c for c in codes if _CODE.match(c))
         if not categories:
-            raise ProviderError(f"unreadable Llama Guard categories: {content[:80]!r}", provider=PROVIDER)
+            raise ProviderError(
+                f"unreadable Llama Guard categories: {content[:80]!r}", provider=PROVIDER
+            )
         return Verdict(safe=False, categories=categories, moderator=PROVIDER)
     raise ProviderError(f"unreadable Llama Guard answer: {content[:80]!r}", provider=PROVIDER)
 
@@ -139,7 +141,7 @@ class GroqModerator:
 
     async def _ask(self, model: str, text: str) -> str:
         if model == LLAMA_GUARD:
-            messages = [{"role": "user", "content": text}]
+            messages: list[Any] = [{"role": "user", "content": text}]
             extra: dict[str, Any] = {"max_completion_tokens": 20}
         else:
             messages = [

@@ -23,7 +23,7 @@ from pipeline.providers import build
 from pipeline.settings import Settings
 from storage import Database, ModerationRepository
 from tests.fakes import gemini as fake_gemini
-from tests.fakes.groq import FakeGroq, malformed, ok, status
+from tests.fakes.groq import FakeGroq, malformed, status
 
 BLOCK = ("S1", "S2", "S3", "S4", "S5", "S9", "S10", "S11", "S12")
 NOW = datetime(2030, 5, 17, 10, 0, tzinfo=UTC)
@@ -109,9 +109,7 @@ def test_the_block_list_is_checked() -> None:
 
 def test_admins_set_the_block_list_in_settings(settings: Settings) -> None:
     assert settings.moderation_block == list(BLOCK)  # the default
-    configured = Settings.model_validate(
-        {**settings.model_dump(), "moderation_block": "s10, S1"}
-    )
+    configured = Settings.model_validate({**settings.model_dump(), "moderation_block": "s10, S1"})
     assert configured.moderation_block == ["S1", "S10"]
     with pytest.raises(ValidationError, match="unknown moderation categories"):
         Settings.model_validate({**settings.model_dump(), "moderation_block": "S1,S42"})

@@ -26,7 +26,14 @@ logger = logging.getLogger(__name__)
 
 MODEL = "gemini-2.5-flash-lite"
 _BLOCKING_FINISH = frozenset(
-    {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT"}
+    {
+        "SAFETY",
+        "PROHIBITED_CONTENT",
+        "BLOCKLIST",
+        "SPII",
+        "IMAGE_SAFETY",
+        "IMAGE_PROHIBITED_CONTENT",
+    }
 )
 _CATEGORY = {
     "HARM_CATEGORY_HATE_SPEECH": "S10",
@@ -47,7 +54,9 @@ def _config() -> types.GenerateContentConfig:
         system_instruction="You read requests for short factual videos. Answer with: OK",
         # Only high-probability harm: a reel on a war or a disease must pass.
         safety_settings=[
-            types.SafetySetting(category=category, threshold=types.HarmBlockThreshold.BLOCK_ONLY_HIGH)
+            types.SafetySetting(
+                category=category, threshold=types.HarmBlockThreshold.BLOCK_ONLY_HIGH
+            )
             for category in _FILTERED
         ],
         max_output_tokens=8,
@@ -62,9 +71,7 @@ def _name(value: object) -> str:
 
 def _categories(ratings: list[types.SafetyRating] | None) -> tuple[str, ...]:
     """Our codes for the ratings Gemini blocked on (or rated likely), ``other`` if none maps."""
-    flagged = [
-        r for r in ratings or [] if r.blocked or _name(r.probability) in _FLAGGED
-    ]
+    flagged = [r for r in ratings or [] if r.blocked or _name(r.probability) in _FLAGGED]
     codes = [_CATEGORY.get(_name(r.category), OTHER) for r in flagged]
     return tuple(dict.fromkeys(codes)) or (OTHER,)
 
