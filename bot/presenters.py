@@ -177,13 +177,16 @@ def reel_caption(
     limit: int = 1024,
     credit: str | None = None,
     dubbed_from: str | None = None,
+    disclosure: bool = True,
 ) -> str:
-    """Title, hashtags, the music credit, for a dub its language and that it was dubbed
-    (``dubbed_from``: the original's language), and the link, within ``limit`` characters of
-    visible text; the title and hashtags give way first, the link never."""
+    """Title, hashtags, the credits (the user's music track, the trend source; for a dub its
+    language and that it was dubbed, ``dubbed_from`` being the original's language), the link
+    and, last, the line saying AI made the reel (``disclosure``, the ``ai_disclosure``
+    setting), within ``limit`` characters of visible text; the title and hashtags give way
+    first, the link and the AI line never."""
     link = m.link(t("reel.link"), url) if url else ""
     title, tags = script.title, " ".join(script.hashtags)
-    credit = credit[:120] if credit else None
+    credit = credit[:300] if credit else None
     if dubbed_from is not None:
         dub_line = t(
             "reel.dubbed",
@@ -191,7 +194,12 @@ def reel_caption(
             source=ENDONYMS.get(dubbed_from, dubbed_from),
         )
         credit = f"{dub_line}\n{credit}" if credit else dub_line
-    visible = (len(t("reel.link")) if url else 0) + (len(credit) + 2 if credit else 0)
+    notice = t("reel.ai_disclosure") if disclosure else ""
+    visible = (
+        (len(t("reel.link")) if url else 0)
+        + (len(credit) + 2 if credit else 0)
+        + (len(notice) + 2 if notice else 0)
+    )
     room = limit - visible - 4
     if len(title) + len(tags) > room:
         tags = tags[: max(0, room - len(title) - 1)].rsplit(" ", 1)[0] if tags else ""
@@ -203,6 +211,8 @@ def reel_caption(
         parts.append(m.escape(credit))
     if link:
         parts.append(link)
+    if notice:
+        parts.append(m.escape(notice))
     return "\n\n".join(parts)
 
 

@@ -110,3 +110,24 @@ class Dubber(Protocol):
     name: str
 
     async def dub(self, audio_path: Path, *, source: str, target: str, out_dir: Path) -> Path: ...
+
+
+# --- moderation (issue 13): text is checked before anything is spent on it
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A moderator's answer. ``categories`` are Llama Guard's codes (``S1``…``S14``) or
+    ``other`` when the moderator refused without naming one (Gemini's PROHIBITED_CONTENT)."""
+
+    safe: bool
+    categories: tuple[str, ...] = ()
+    moderator: str = ""
+
+
+class Moderator(Protocol):
+    name: str
+
+    async def check(self, text: str) -> Verdict:
+        """Raises ProviderError when the moderator cannot answer (the chain moves on)."""
+        ...

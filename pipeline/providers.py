@@ -19,7 +19,16 @@ from .adapters.cards import CardSource
 from .adapters.espeak import EspeakSynth
 from .adapters.local_fs import LocalBlobStore
 from .fetch import ImageFetcher
-from .ports import Aligner, BlobStore, Dubber, ImageSource, ScriptWriter, SpeechSynth, Translator
+from .ports import (
+    Aligner,
+    BlobStore,
+    Dubber,
+    ImageSource,
+    Moderator,
+    ScriptWriter,
+    SpeechSynth,
+    Translator,
+)
 from .settings import Settings
 from .stages.images import MediaFetcher
 from .stages.music import AudioFetch, SoundMaker, looks_like_audio
@@ -40,6 +49,9 @@ class Providers:
     # Dubbing a delivered reel: translators follow the script chain; the dubber is ElevenLabs.
     translators: list[Translator] = field(default_factory=list)
     dubbers: list[Dubber] = field(default_factory=list)
+
+    # Remote moderators in order; pipeline.moderation adds the local list after them.
+    moderators: list[Moderator] = field(default_factory=list)
     closers: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     def describe(self) -> dict[str, list[str]]:
@@ -52,6 +64,7 @@ class Providers:
             "translate": [t.name for t in self.translators],
             "dub": [d.name for d in self.dubbers],
             "storage": [self.store.name] if self.store else [],
+            "moderation": [*(m.name for m in self.moderators), "local"],
         }
 
     async def aclose(self) -> None:
@@ -113,6 +126,7 @@ def extend(
     if "script" in parts:
         _writers(providers, settings, keys)
         _translators(providers, settings, keys)
+        _moderators(providers, settings, keys)
     if "media" in parts:
         fetcher = _closing(
             providers,
@@ -153,6 +167,9 @@ def preload(settings: Settings, parts: tuple[Part, ...]) -> None:
         modules.append("pipeline.adapters.gemini")
     if remote and keys.groq:
         modules.append("pipeline.adapters.groq")
+        modules.append("pipeline.adapters.groq_moderation")
+    if "script" in parts and keys.gemini:
+        modules.append("pipeline.adapters.gemini.moderation")
     if "media" in parts:
         modules.append("pipeline.tts_cache")
         if keys.eleven:
@@ -225,6 +242,28 @@ def _dubbers(providers: Providers, settings: Settings, keys: _Keys) -> None:
             ffmpeg=settings.ffmpeg_binary,
         )
         providers.dubbers.append(_closing(providers, dubber))
+
+
+def _moderators(providers: Providers, settings: Settings, keys: _Keys) -> None:
+    # A check runs before every draft: a short timeout and one retry, then the next one.
+    timeout, attempts = min(settings.provider_timeout, 20.0), min(settings.provider_retries, 2)
+    for name in settings.moderation_chain:
+        moderator: Moderator
+        if name == "groq" and keys.groq:
+            from .adapters.groq_moderation import GroqModerator
+
+            moderator = GroqModerator(
+                keys.groq, base_url=settings.groq_base_url, timeout=timeout, attempts=attempts
+            )
+        elif name == "gemini" and keys.gemini:
+            from .adapters.gemini.moderation import GeminiModerator
+
+            moderator = GeminiModerator(
+                keys.gemini, base_url=settings.gemini_base_url, timeout=timeout, attempts=attempts
+            )
+        else:
+            continue
+        providers.moderators.append(_closing(providers, moderator))
 
 
 def _voices(providers: Providers, settings: Settings, keys: _Keys) -> None:

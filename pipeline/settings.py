@@ -169,6 +169,28 @@ class Settings(_Section):
     dub_timeout: float = Field(default=300.0, gt=0)
     dub_poll_interval: float = Field(default=3.0, gt=0)
 
+    # --- moderation and AI disclosure (issue 13): Llama Guard categories refused (S1..S14),
+    # the moderators tried in order (the local list always ends it), the caption's AI line.
+    # Not refused by default: S6 (a reel on how vaccines work is not medical advice), S7 and
+    # S13 (daily news names people and elections), S8 and S14 (no risk in narrated facts).
+    moderation_block: Annotated[list[str], NoDecode] = [
+        "S1", "S2", "S3", "S4", "S5", "S9", "S10", "S11", "S12"
+    ]  # fmt: skip
+    moderation_chain: Annotated[list[str], NoDecode] = ["groq", "gemini"]
+    ai_disclosure: bool = True
+
+    @field_validator("moderation_block", "moderation_chain", mode="before")
+    @classmethod
+    def _split_moderation(cls, value: object) -> object:
+        return _csv(value)
+
+    @field_validator("moderation_block")
+    @classmethod
+    def _known_categories(cls, value: list[str]) -> list[str]:
+        from .moderation import parse_block
+
+        return sorted(parse_block(value), key=lambda code: int(code[1:]))
+
     @field_validator("daily_destinations", "trends_chain", mode="before")
     @classmethod
     def _split_daily_lists(cls, value: object) -> object:

@@ -26,6 +26,7 @@ from pipeline.alerts import Alerter, Cause, Kind
 from pipeline.delivery import Deliverer
 from pipeline.destinations import Destination, parse_destinations
 from pipeline.errors import ProviderError
+from pipeline.moderation import Refused
 from pipeline.ports import Trend
 from pipeline.studio import SYSTEM_OWNER, JobRecord, Made, Studio
 from storage import DailyKey, DailyPostRepository
@@ -33,6 +34,8 @@ from storage import DailyKey, DailyPostRepository
 logger = logging.getLogger(__name__)
 
 TRENDS = "trends"
+# How many times the topics are asked for again when moderation refused some of them.
+MODERATION_ROUNDS = 4
 
 
 def job_key(day: date, language: str, slot: int) -> str:
@@ -141,6 +144,36 @@ class DailyRun:
             await self._slot(day, language, slot, keys, jobs[slot], trends.get(slot), report)
 
     async def _pick(self, day: date, language: str, count: int) -> Picked:
+        """``count`` fresh topics that moderation lets through: a refused one is skipped for
+        the next (asked for again, one more for each refused)."""
+        refused: set[str] = set()
+        wanted = count
+        for _ in range(MODERATION_ROUNDS):
+            picked = await self._fresh(day, language, wanted)
+            kept: list[Trend] = []
+            for trend in picked.trends:
+                if len(kept) == count:
+                    break
+                if trend.title not in refused and await self._allowed(trend):
+                    kept.append(trend)
+                else:
+                    refused.add(trend.title)
+            if len(kept) == count or len(picked.trends) < wanted:
+                break  # enough, or the sources have no more
+            wanted = count + len(refused)
+        picked.trends = kept
+        return picked
+
+    async def _allowed(self, trend: Trend) -> bool:
+        text = f"{trend.title}\n{trend.extract}".strip()
+        try:
+            await self.studio.moderation.check(text, kind="trend", owner=SYSTEM_OWNER)
+        except Refused as refusal:
+            logger.warning("daily: trend %r skipped: %s", trend.title, refusal)
+            return False
+        return True
+
+    async def _fresh(self, day: date, language: str, count: int) -> Picked:
         picked = await pick_fresh(
             self.chain,
             self.posts,

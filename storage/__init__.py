@@ -6,6 +6,7 @@ from .db import Database, open_database
 from .deliveries import DeliveryRecord, DeliveryRepository, UploadRepository
 from .errors import DuplicateJob, StorageError
 from .fsm import FsmRepository
+from .moderation import ModerationRepository
 from .repositories import (
     JobRecord,
     JobRepository,
@@ -27,6 +28,7 @@ __all__ = [
     "FsmRepository",
     "JobRecord",
     "JobRepository",
+    "ModerationRepository",
     "StageRunRecord",
     "StageRunRepository",
     "StorageError",

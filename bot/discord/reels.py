@@ -146,6 +146,7 @@ class DiscordReels:
             MARKDOWN,
             limit=CAPTION_LIMIT,
             credit=credits or None,
+            disclosure=self.studio.settings.ai_disclosure,
         )
         target = self.client.get_partial_messageable(int(channel_id))
         mentions = discord.AllowedMentions.none()
@@ -180,6 +181,7 @@ class DiscordReels:
             limit=CAPTION_LIMIT,
             credit=published.credit,
             dubbed_from=dub.source if dub is not None else None,
+            disclosure=self.studio.settings.ai_disclosure,
         )
         requester = _user_id(job.owner_id)
         mention = f"<@{requester}>\n" if requester else ""

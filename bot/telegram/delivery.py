@@ -127,7 +127,13 @@ class TelegramReels:
         credits = "\n".join(line for line in (published.credit, credit) if line)
         script = self.studio.script_of(job)
         caption = reel_caption(
-            script, published.url, t, HTML, credit=credits or None, dubbed_from=dubbed_from
+            script,
+            published.url,
+            t,
+            HTML,
+            credit=credits or None,
+            dubbed_from=dubbed_from,
+            disclosure=self.studio.settings.ai_disclosure,
         )
         form = post.form(self.upload_limit)
         reply = (

@@ -28,6 +28,7 @@ from ..delivery import Deliverer, deliver
 from ..errors import ProviderError, QuotaExceeded, ReelError
 from ..limits import day_start
 from ..models import JobState, StageTiming
+from ..moderation import Moderation
 from ..ports import ProgressCallback
 from ..runner import Production
 from ..scriptwriting import topic_context
@@ -75,6 +76,7 @@ class Making:
     clock: Callable[[], datetime]
     # Where failures are reported to the admins; ``serve`` sets it.
     alerter: Alerter | None = None
+    moderation: Moderation
 
     async def make(
         self,
@@ -104,8 +106,10 @@ class Making:
         app = self.app
         job = await app.jobs.by_key(key) if key else None
         if job is None:
+            topic = check_topic(topic)
+            await self.moderation.check_topic(topic, owner=owner)
             job = await self._new_made_job(
-                check_topic(topic), language, owner, key, style, destinations, context, facts
+                topic, language, owner, key, style, destinations, context, facts
             )
         if job.state == JobState.CANCELLED:
             raise StaleJob(f"job {job.id} was cancelled")
@@ -201,6 +205,9 @@ class Making:
             try:
                 with topic_context(context):
                     script = await write_script(app, job, seconds=seconds, timings=timings)
+                await self.moderation.check_script(
+                    script, kind="draft", owner=job.owner_id, job_id=job.id
+                )
             except BaseException as exc:
                 error = "interrupted" if isinstance(exc, asyncio.CancelledError) else str(exc)
                 await asyncio.shield(app.jobs.set_state(job.id, JobState.FAILED, error=error))

@@ -23,6 +23,7 @@ from ..delivery import Deliverer
 from ..errors import InputError, ProviderError, ReelError
 from ..limits import Limits, day_start, utc_now
 from ..models import ImageCandidate, JobState, Script
+from ..moderation import Refused
 from ..ports import ProgressCallback
 from ..resume import produce_and_deliver
 from ..runner import Production
@@ -50,6 +51,7 @@ from .errors import (
     WrongStep,
 )
 from .making import Making
+from .moderating import moderation_for
 from .music import with_preference
 from .preferences import Preferences, checked, voice_options
 from .sheet import render_sheet
@@ -118,6 +120,7 @@ class Studio(Aftercare, Making, Dubbing):
         # Jobs in the middle of a slow step, and which: a press meanwhile is refused at once.
         self._working: dict[str, str] = {}
         self._render_usage: dict[str, int] = {}
+        self.moderation = moderation_for(app, clock)
 
     # --- who and what -------------------------------------------------------------------
 
@@ -170,6 +173,7 @@ class Studio(Aftercare, Making, Dubbing):
             return Started(existing, fresh=False)
         if not self.has_writer:
             raise NoWriter("no script writer is configured")
+        await self.moderation.check_topic(topic, owner=owner)  # before any quota or LLM call
         prefs = await self.preferences(owner)
         usage = None if self.is_admin(owner) else await self.limits.take_draft(owner)
         try:
@@ -183,6 +187,8 @@ class Studio(Aftercare, Making, Dubbing):
         except BaseException as exc:
             error = "interrupted" if isinstance(exc, asyncio.CancelledError) else str(exc)
             await asyncio.shield(self.app.jobs.set_state(job.id, JobState.FAILED, error=error))
+            if isinstance(exc, Refused) and usage is not None:
+                await self.limits.give_back(usage)  # a refusal costs no quota
             raise
         await self.app.jobs.update(job.id, script=script.model_dump(mode="json"))
         if not await self.app.jobs.set_state(
@@ -199,6 +205,7 @@ class Studio(Aftercare, Making, Dubbing):
             return Started(existing, fresh=False)
         prefs = await self.preferences(owner)
         script = with_preference(parse_script(text, language=prefs.language), prefs.music)
+        await self.moderation.check_script(script, kind="script", owner=owner)
         record = self._record(owner, key, chat_id, prefs, script.title)
         record.state = JobState.SCRIPT_REVIEW
         record.script = script.model_dump(mode="json")
@@ -213,10 +220,14 @@ class Studio(Aftercare, Making, Dubbing):
             job = await self.authorize(owner, job_id, "rewrite")
             if not self.has_writer:
                 raise NoWriter("no script writer is configured")
-            if not self.is_admin(owner):
-                await self.limits.take_draft(owner, job_id)
+            usage = None if self.is_admin(owner) else await self.limits.take_draft(owner, job_id)
             with self._busy(job_id, "rewrite"):
-                script = await self._write(job)
+                try:
+                    script = await self._write(job)
+                except Refused:
+                    if usage is not None:
+                        await self.limits.give_back(usage)
+                    raise
             # A new draft keeps the reel's music choice (the user's track, or none).
             script = script.model_copy(update={"music": self.script_of(job).music})
             await self.app.jobs.update(job_id, script=script.model_dump(mode="json"))
@@ -236,6 +247,7 @@ class Studio(Aftercare, Making, Dubbing):
                     code="error.edit_too_long",
                     params={"limit": MAX_SCENE_CHARS, "length": len(narration)},
                 )
+            await self.moderation.check(narration, kind="edit", owner=owner, job_id=job_id)
             scenes = list(script.scenes)
             scenes[scene - 1] = scenes[scene - 1].model_copy(update={"narration": narration})
             edited = script.model_copy(update={"scenes": scenes})
@@ -334,7 +346,8 @@ class Studio(Aftercare, Making, Dubbing):
             raise AdminOnly(f"{owner} is not an admin")
         since = day_start(self.clock())
         by_state = await self._usage.job_states_since(since)
-        return build_stats(since, by_state, await self.app.runs.since(since))
+        refusals = await self.moderation.refusals_since(since)
+        return build_stats(since, by_state, await self.app.runs.since(since), refusals=refusals)
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -390,10 +403,13 @@ class Studio(Aftercare, Making, Dubbing):
         )
 
     async def _write(self, job: JobRecord) -> Script:
+        """A draft, checked: what the writer brought in may be refused (``Refused``)."""
         try:
-            return await write_script(self.app, job, seconds=self.draft_seconds)
+            script = await write_script(self.app, job, seconds=self.draft_seconds)
         except ProviderError as exc:
             raise DraftFailed(f"no script writer answered: {exc}") from exc
+        await self.moderation.check_script(script, kind="draft", owner=job.owner_id, job_id=job.id)
+        return script
 
     async def _candidates(self, job: JobRecord) -> list[list[ImageCandidate]]:
         ctx = await self.app.runner.context(job.id)

@@ -6,7 +6,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from storage import StageRunRecord
@@ -33,6 +33,8 @@ class Stats:
     by_state: dict[str, int]
     success_rate: float | None  # delivered / (delivered + failed); None before any finished
     stages: list[StageFigures]
+    # Moderation refusals per category (S1..S14, other), issue 13.
+    refusals: dict[str, int] = field(default_factory=dict)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -59,7 +61,11 @@ def stage_figures(runs: Iterable[StageRunRecord]) -> list[StageFigures]:
 
 
 def build_stats(
-    since: datetime, by_state: Mapping[str, int], runs: Iterable[StageRunRecord]
+    since: datetime,
+    by_state: Mapping[str, int],
+    runs: Iterable[StageRunRecord],
+    *,
+    refusals: Mapping[str, int] | None = None,
 ) -> Stats:
     delivered = by_state.get(JobState.DELIVERED, 0)
     failed = by_state.get(JobState.FAILED, 0)
@@ -70,4 +76,5 @@ def build_stats(
         by_state=dict(by_state),
         success_rate=delivered / finished if finished else None,
         stages=stage_figures(runs),
+        refusals=dict(refusals or {}),
     )

@@ -34,7 +34,8 @@ def test_the_caption_keeps_the_link_and_fits() -> None:
     script = Script(title="x" * 900, scenes=[Scene(narration="a")], hashtags=["#tag"] * 100)
     caption = reel_caption(script, "https://cdn.test/r.mp4?a=1&b=2", EN, HTML)
     assert check_html(caption) is None and len(plain(caption)) <= 1024
-    assert caption.endswith('<a href="https://cdn.test/r.mp4?a=1&amp;b=2">Watch and share</a>')
+    link = '<a href="https://cdn.test/r.mp4?a=1&amp;b=2">Watch and share</a>'
+    assert caption.endswith(f"{link}\n\n{EN('reel.ai_disclosure')}")  # the AI line is last
 
 
 def test_errors_in_the_users_language() -> None:

@@ -33,6 +33,13 @@ Behaviours:
     malformed()   HTTP 200 whose body is not JSON.
     bad_schema()  text: JSON that breaks ScriptDraft; tts: a text part and no audio;
                   image: an inlineData part whose bytes are not an image.
+
+Moderation (kind "moderation": a request with ``safetySettings``, see
+``pipeline.adapters.gemini.moderation``) answers "OK" by default; also
+    blocked(reason="PROHIBITED_CONTENT", ratings=())   HTTP 200, ``promptFeedback.blockReason``
+                  and no candidates; ``ratings`` are (category, probability) pairs, blocked.
+    unsafe_finish(reason="SAFETY", ratings=())   a candidate with that ``finishReason`` and
+                  no content.
 """
 
 from __future__ import annotations
@@ -56,8 +63,8 @@ from pipeline.scriptwriting import WORDS_PER_SECOND, scene_count
 
 from .scripts import octopus, translation_asked
 
-Kind = Literal["text", "tts", "image"]
-KINDS: tuple[Kind, ...] = ("text", "tts", "image")
+Kind = Literal["text", "tts", "image", "moderation"]
+KINDS: tuple[Kind, ...] = ("text", "tts", "image", "moderation")
 DEFAULT_SOURCES = (
     "https://en.wikipedia.org/wiki/Octopus",
     "https://www.britannica.com/animal/octopus-mollusk",
@@ -83,6 +90,17 @@ class Behaviour:
     text: str | None = None
     sources: tuple[str, ...] | None = None
     rate: int = 24_000
+    ratings: tuple[tuple[str, str], ...] = ()
+
+
+def blocked(
+    reason: str = "PROHIBITED_CONTENT", ratings: tuple[tuple[str, str], ...] = ()
+) -> Behaviour:
+    return Behaviour("blocked", message=reason, ratings=ratings)
+
+
+def unsafe_finish(reason: str = "SAFETY", ratings: tuple[tuple[str, str], ...] = ()) -> Behaviour:
+    return Behaviour("unsafe_finish", message=reason, ratings=ratings)
 
 
 def ok(
@@ -212,6 +230,17 @@ class FakeGemini:
             return web.Response(
                 text='{"candidates": [{"content": ', content_type="application/json"
             )
+        ratings = [
+            {"category": category, "probability": probability, "blocked": True}
+            for category, probability in behaviour.ratings
+        ]
+        usage = {"promptTokenCount": 13, "totalTokenCount": 13}
+        if behaviour.action == "blocked":
+            feedback = {"blockReason": behaviour.message, "safetyRatings": ratings}
+            return web.json_response({"promptFeedback": feedback, "usageMetadata": usage})
+        if behaviour.action == "unsafe_finish":
+            unsafe = {"finishReason": behaviour.message, "index": 0, "safetyRatings": ratings}
+            return web.json_response({"candidates": [unsafe], "usageMetadata": usage})
         parts = _parts(kind, recorded, behaviour)
         candidate: dict[str, Any] = {
             "content": {"role": "model", "parts": parts},
@@ -240,6 +269,8 @@ class FakeGemini:
 
 
 def _kind(body: dict[str, Any]) -> Kind:
+    if "safetySettings" in body:
+        return "moderation"
     modalities = [m.upper() for m in body.get("generationConfig", {}).get("responseModalities", [])]
     return "tts" if "AUDIO" in modalities else "image" if "IMAGE" in modalities else "text"
 
@@ -265,6 +296,8 @@ def _error(behaviour: Behaviour) -> web.Response:
 
 def _parts(kind: Kind, recorded: Recorded, behaviour: Behaviour) -> list[dict[str, Any]]:
     broken = behaviour.action == "bad_schema"
+    if kind == "moderation":
+        return [{"text": "OK"}]
     if kind == "tts":
         if broken:
             return [{"text": "I can only answer with text."}]

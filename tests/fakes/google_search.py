@@ -15,7 +15,8 @@ served by aiohttp on 127.0.0.1 so the real adapter and fetcher talk real HTTP to
 
 Routes:
     GET /customsearch/v1     the search; 403 without an API key (X-goog-api-key header or key=),
-                             400 without cx or q. Answers the API's JSON shape.
+                             400 without cx or q, or without safe=active (a public bot asks
+                             for SafeSearch). Answers the API's JSON shape.
     GET /img/{w}x{h}.{jpg|png|webp}   a generated image: top half red, bottom half blue as
                              displayed. ?orient=6 stores it rotated with EXIF orientation 6;
                              ?alpha=1 (png/webp) makes the top half transparent.
@@ -173,6 +174,9 @@ class FakeGoogleSearch:
             return error(403, "Method doesn't allow unregistered callers", "PERMISSION_DENIED")
         if not (request.query.get("cx") and request.query.get("q")):
             return error(400, "Request contains an invalid argument.", "INVALID_ARGUMENT")
+        if request.query.get("safe") != "active":
+            # Not Google's rule but ours: a public bot must ask for SafeSearch (issue 13).
+            return error(400, "the fake requires safe=active (SafeSearch)", "INVALID_ARGUMENT")
         if behaviour.kind == "status":
             response = error(behaviour.status, behaviour.message, "RESOURCE_EXHAUSTED")
             if behaviour.retry_after is not None:

@@ -20,6 +20,15 @@ Routes (both need ``Authorization: Bearer <anything>``, else 401):
   are ``expected_text``'s (default: a pangram); with ``mishear=True`` some are misspelled,
   merged, split or dropped (see ``mishear(words)``). Audio that is not WAV answers 400.
 
+- ``GET /openai/v1/models`` (route ``"models"``): the account's models, ``fake.models``.
+- Chat requests for a safety model (Llama Guard 4, gpt-oss-safeguard; route ``"guard"``):
+  ``safe``, or ``unsafe\nS9`` when the text contains a phrase of ``fake.flagged`` (phrase ->
+  categories; default: "pipe bomb" -> S9); the safeguard model answers the JSON our policy asks
+  for (``{"violation": 1, "categories": ["S9"], ...}``). A model in ``fake.gone`` answers Groq's
+  404 ``model_not_found``. ``malformed()`` on this route: an answer in neither format.
+  The ``guard`` and ``models`` routes only take behaviours pushed for them (``fake.push``), so
+  behaviours queued for any route stay with the script writer.
+
 Helpers: ``sample_draft(language)`` is the default ScriptDraft as a dict (6 scenes, ~40 words).
 
 Behaviours (shared with ``tests.fakes.elevenlabs``): ``fake.enqueue(*behaviours)`` queues for
@@ -137,9 +146,11 @@ class FakeServer:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def next_behaviour(self, route: str) -> Behaviour:
-        """Take this request's behaviour, then wait out the latency (or forever, for hang)."""
-        index = next((i for i, b in enumerate(self.queue) if b.route in (None, route)), None)
+    async def next_behaviour(self, route: str, *, strict: bool = False) -> Behaviour:
+        """Take this request's behaviour, then wait out the latency (or forever, for hang).
+        ``strict``: only a behaviour queued for this very route."""
+        routes = (route,) if strict else (None, route)
+        index = next((i for i, b in enumerate(self.queue) if b.route in routes), None)
         chosen = self.queue.pop(index) if index is not None else Behaviour()
         if self.latency > 0:
             await asyncio.sleep(self.latency)
@@ -220,6 +231,19 @@ def mishear(words: list[str]) -> list[str]:
     return heard
 
 
+LLAMA_GUARD = "meta-llama/llama-guard-4-12b"
+SAFEGUARD = "openai/gpt-oss-safeguard-20b"
+GUARD_MODELS = (LLAMA_GUARD, SAFEGUARD)
+MODELS = (
+    "openai/gpt-oss-120b",
+    "openai/gpt-oss-20b",
+    "meta-llama/llama-4-maverick-17b-128e-instruct",
+    "whisper-large-v3-turbo",
+    LLAMA_GUARD,
+    SAFEGUARD,
+)
+
+
 class FakeGroq(FakeServer):
     def __init__(
         self, *, latency: float = 0.0, expected_text: str | None = None, mishear: bool = False
@@ -227,8 +251,60 @@ class FakeGroq(FakeServer):
         super().__init__(latency=latency)
         self.expected_text = expected_text
         self.mishear = mishear
+        self.models: list[str] = list(MODELS)
+        self.gone: set[str] = set()
+        self.flagged: dict[str, tuple[str, ...]] = {"pipe bomb": ("S9",)}
         self.app.router.add_post("/openai/v1/chat/completions", self._chat)
         self.app.router.add_post("/openai/v1/audio/transcriptions", self._transcribe)
+        self.app.router.add_get("/openai/v1/models", self._models)
+
+    async def _models(self, request: web.Request) -> web.Response:
+        self.record("models", request)
+        behaviour = await self.next_behaviour("models", strict=True)
+        if not request.headers.get("Authorization", "").startswith("Bearer "):
+            return self._error(Behaviour(code=401), "Invalid API Key", "invalid_request_error")
+        if behaviour.kind == "status":
+            return self._error(behaviour, f"fake status {behaviour.code}", "fake_error")
+        if behaviour.kind == "malformed":
+            return self.respond('{"object": "list", "data": [{"id": ')
+        data = [
+            {"id": model, "object": "model", "created": 1700000000, "owned_by": "fake",
+             "active": True, "context_window": 131072}
+            for model in self.models
+        ]  # fmt: skip
+        return self.respond({"object": "list", "data": data})
+
+    async def _guard_chat(self, request: web.Request, payload: dict[str, Any]) -> web.Response:
+        self.record("guard", request, json=payload)
+        behaviour = await self.next_behaviour("guard", strict=True)
+        if not request.headers.get("Authorization", "").startswith("Bearer "):
+            return self._error(Behaviour(code=401), "Invalid API Key", "invalid_request_error")
+        if behaviour.kind == "status":
+            return self._error(behaviour, f"fake status {behaviour.code}", "fake_error")
+        model = str(payload.get("model"))
+        if model in self.gone:
+            message = f"The model `{model}` does not exist or you do not have access to it."
+            body = {"error": {"message": message, "type": "invalid_request_error",
+                              "code": "model_not_found"}}  # fmt: skip
+            return self.respond(body, code=404)
+        if behaviour.kind == "malformed":
+            return self.respond(_completion(model, "I would rather not say."))
+        if behaviour.content is not None:
+            return self.respond(_completion(model, behaviour.content))
+        said = str(payload["messages"][-1].get("content", "")).lower()
+        found = [c for phrase, codes in self.flagged.items() if phrase in said for c in codes]
+        categories = list(dict.fromkeys(found))
+        if model == LLAMA_GUARD:
+            answer = "unsafe\n" + ",".join(categories) if categories else "safe"
+        else:
+            answer = json.dumps(
+                {
+                    "violation": int(bool(categories)),
+                    "categories": categories,
+                    "rationale": "matches the policy" if categories else "informational",
+                }
+            )
+        return self.respond(_completion(model, answer))
 
     def _error(self, behaviour: Behaviour, message: str, kind: str) -> web.Response:
         body = {"error": {"message": message, "type": kind, "code": f"http_{behaviour.code}"}}
@@ -244,6 +320,8 @@ class FakeGroq(FakeServer):
 
     async def _chat(self, request: web.Request) -> web.Response:
         payload = await request.json()
+        if payload.get("model") in GUARD_MODELS:
+            return await self._guard_chat(request, payload)
         self.record("chat", request, json=payload)
         guarded = await self._guard(request, "chat")
         if isinstance(guarded, web.Response):
