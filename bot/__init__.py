@@ -158,10 +158,10 @@ def _stopper(stop: asyncio.Event, number: signal.Signals) -> Callable[[], None]:
 
 def main() -> int:
     """``python -m bot``: 0 after a clean stop, 2 when settings are missing, 1 on a failure."""
-    from pipeline.logs import setup_logging
+    from pipeline.logs import setup_logging_for
 
-    setup_logging(logging.INFO)
     settings = Settings()
+    setup_logging_for(settings, logging.INFO)
     # The heavy imports, before the loop starts.
     if settings.telegram.bot_token is not None:
         import bot.telegram  # noqa: F401
