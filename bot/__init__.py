@@ -14,14 +14,18 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Protocol
 
 from pipeline.settings import Settings
+
+from .health import STOPPED, Health
 
 if TYPE_CHECKING:
     from pipeline.alerts import Alerter
     from pipeline.app import App
     from pipeline.studio import Studio
+    from scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +58,14 @@ def missing_settings(settings: Settings) -> list[str]:
 
 
 async def serve(
-    settings: Settings, *, stop: asyncio.Event | None = None, handle_signals: bool = True
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    handle_signals: bool = True,
+    health: Health | None = None,
 ) -> None:
+    """Run every configured front and the scheduler until ``stop`` (or a signal). ``health``
+    is where the parts report; with ``REELFACTORY_HTTP_PORT`` it is served on /healthz."""
     names = configured_fronts(settings)
     if not names:
         raise MissingSettings(
@@ -66,6 +76,7 @@ async def serve(
     from pipeline.providers import build
     from pipeline.studio import Studio
 
+    health = health or Health()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
@@ -78,28 +89,49 @@ async def serve(
         except BaseException:
             await providers.aclose()
             raise
-        async with app:
+        async with app, AsyncExitStack() as stack:
             studio = Studio(app)
-            fronts = [_front(name, app, studio) for name in names]
-            fronts.append(_scheduler(fronts, app, studio))
+            fronts = [_front(name, app, studio, health) for name in names]
+            scheduler = _scheduler(fronts, app, studio, health)
+            fronts.append(scheduler)
+            if settings.http_port is not None:
+                from .endpoints import Endpoints
+
+                await stack.enter_async_context(
+                    Endpoints(
+                        app,
+                        health,
+                        host=settings.http_host,
+                        port=settings.http_port,
+                        last_daily=lambda: scheduler.last_daily,
+                        next_daily=scheduler.next_run,
+                    )
+                )
             logger.info("serving %s with providers %s", ", ".join(names), providers.describe())
-            await _run_all(fronts, stop, studio.alerter)
+            await _run_all(fronts, stop, studio.alerter, health)
     finally:
         for number in signals:
             loop.remove_signal_handler(number)
 
 
-def _front(name: str, app: App, studio: Studio) -> Front:
+def _front(name: str, app: App, studio: Studio, health: Health) -> Front:
+    """The front, watched for health through its library's hooks (``bot.health``)."""
+    from .health import watch_discord, watch_telegram
+
     if name == "telegram":
         from bot.telegram import TelegramFront
 
-        return TelegramFront(app, studio=studio)
+        telegram = TelegramFront(app, studio=studio)
+        watch_telegram(telegram.bot, health)
+        return telegram
     from bot.discord import DiscordFront
 
-    return DiscordFront(app, studio=studio)
+    discord = DiscordFront(app, studio=studio)
+    watch_discord(discord.bot, health)
+    return discord
 
 
-def _scheduler(fronts: list[Front], app: App, studio: Studio) -> Front:
+def _scheduler(fronts: list[Front], app: App, studio: Studio, health: Health) -> Scheduler:
     """The scheduler, posting and alerting through the fronts' own clients; also gives the
     studio its alerter, so a failed job anywhere reaches the admins."""
     from bot.channels import Clients, discord_dm, telegram_dm
@@ -121,26 +153,39 @@ def _scheduler(fronts: list[Front], app: App, studio: Studio) -> Front:
             ready.append(front.bot.ready_once.wait)
     alerter = Alerter.from_settings(app.settings, AlertRepository(app.db), clients.notifiers)
     studio.alerter = alerter
-    return Scheduler(studio, clients.posters, alerter=alerter, ready=ready)
+    return Scheduler(studio, clients.posters, alerter=alerter, ready=ready, health=health)
 
 
 async def _run_all(
-    fronts: list[Front], stop: asyncio.Event, alerter: Alerter | None = None
+    fronts: list[Front],
+    stop: asyncio.Event,
+    alerter: Alerter | None = None,
+    health: Health | None = None,
 ) -> None:
     """Run the fronts side by side until ``stop``; one that fails stops the others, which
-    still shut down cleanly, its error is raised, and the admins hear of it."""
+    still shut down cleanly, its error is raised, and the admins hear of it. A front that
+    does not report its health itself counts as up from the start of its run to its end."""
 
     async def guarded(front: Front) -> None:
+        name = type(front).__name__.removesuffix("Front").lower()
+        watched = health is not None and health.reports_itself(name)
+        if health is not None and not watched:
+            health.up(name)
+        reason = STOPPED
         try:
             await front.run(stop)
         except Exception as exc:
+            reason = type(exc).__name__  # not the message: /healthz is not for secrets
+            if health is not None:
+                health.down(name, reason)
             if alerter is not None:
                 from pipeline.alerts import Cause, Kind
 
-                name = type(front).__name__.removesuffix("Front").lower()
                 await alerter.report(Cause.of(Kind.FRONT, exc, provider=name), message=str(exc))
             raise
         finally:
+            if health is not None:
+                health.down(name, reason)
             stop.set()
 
     async with asyncio.TaskGroup() as group:
