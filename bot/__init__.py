@@ -10,10 +10,11 @@ so ``bot.presenters`` stays cheap to import.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Protocol
 
@@ -24,6 +25,8 @@ from .health import STOPPED, Health
 if TYPE_CHECKING:
     from pipeline.alerts import Alerter
     from pipeline.app import App
+    from pipeline.providers import Providers
+    from pipeline.retired import ModelCheck
     from pipeline.studio import Studio
     from scheduler import Scheduler
 
@@ -74,6 +77,7 @@ async def serve(
         )
     from pipeline.app import App
     from pipeline.providers import build
+    from pipeline.retired import alert_gone
     from pipeline.studio import Studio
 
     health = health or Health()
@@ -90,6 +94,7 @@ async def serve(
             await providers.aclose()
             raise
         async with app, AsyncExitStack() as stack:
+            retired = await _retire(settings, providers)
             studio = Studio(app)
             fronts = [_front(name, app, studio, health) for name in names]
             scheduler = _scheduler(fronts, app, studio, health)
@@ -108,10 +113,47 @@ async def serve(
                     )
                 )
             logger.info("serving %s with providers %s", ", ".join(names), providers.describe())
-            await _run_all(fronts, stop, studio.alerter, health)
+            alerter = studio.alerter
+            announce = None
+            if retired is not None and retired.gone and alerter is not None:
+                announce = _after_ready(scheduler, stop, alert_gone(alerter, retired))
+            await _run_all(fronts, stop, alerter, health, announce)
     finally:
         for number in signals:
             loop.remove_signal_handler(number)
+
+
+async def _retire(settings: Settings, providers: Providers) -> ModelCheck | None:
+    """Skip the models the providers no longer serve; never stops serving."""
+    from pipeline.retired import retire
+
+    try:
+        return await retire(settings, providers, timeout=min(settings.provider_timeout, 10.0))
+    except Exception:
+        logger.exception("models: the check of the providers' model lists failed")
+        return None
+
+
+async def _after_ready(
+    scheduler: Scheduler, stop: asyncio.Event, work: Coroutine[object, object, None]
+) -> None:
+    """``work`` once the fronts can send (Discord has logged in), unless serve stops first."""
+    from scheduler.service import READY_TIMEOUT
+
+    async def ready_then_work() -> None:
+        for ready in scheduler.ready:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ready(), READY_TIMEOUT)
+        await work
+
+    task = asyncio.create_task(ready_then_work())
+    stopped = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for pending in (task, stopped):
+            pending.cancel()
+        await asyncio.gather(task, stopped, return_exceptions=True)
 
 
 def _front(name: str, app: App, studio: Studio, health: Health) -> Front:
@@ -161,6 +203,7 @@ async def _run_all(
     stop: asyncio.Event,
     alerter: Alerter | None = None,
     health: Health | None = None,
+    beside: Coroutine[object, object, None] | None = None,
 ) -> None:
     """Run the fronts side by side until ``stop``; one that fails stops the others, which
     still shut down cleanly, its error is raised, and the admins hear of it. A front that
@@ -191,6 +234,8 @@ async def _run_all(
     async with asyncio.TaskGroup() as group:
         for front in fronts:
             group.create_task(guarded(front), name=f"front:{type(front).__name__}")
+        if beside is not None:  # start-up work that needs the fronts (an alert)
+            group.create_task(beside, name="beside-fronts")
 
 
 def _stopper(stop: asyncio.Event, number: signal.Signals) -> Callable[[], None]:
