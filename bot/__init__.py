@@ -96,22 +96,26 @@ async def serve(
         async with app, AsyncExitStack() as stack:
             retired = await _retire(settings, providers)
             studio = Studio(app)
-            fronts = [_front(name, app, studio, health) for name in names]
-            scheduler = _scheduler(fronts, app, studio, health)
-            fronts.append(scheduler)
-            if settings.http_port is not None:
-                from .endpoints import Endpoints
+            try:
+                fronts = [_front(name, app, studio, health) for name in names]
+                scheduler = _scheduler(fronts, app, studio, health)
+                fronts.append(scheduler)
+                if settings.http_port is not None:
+                    from .endpoints import Endpoints
 
-                await stack.enter_async_context(
-                    Endpoints(
-                        app,
-                        health,
-                        host=settings.http_host,
-                        port=settings.http_port,
-                        last_daily=lambda: scheduler.last_daily,
-                        next_daily=scheduler.next_run,
+                    await stack.enter_async_context(
+                        Endpoints(
+                            app,
+                            health,
+                            host=settings.http_host,
+                            port=settings.http_port,
+                            last_daily=lambda: scheduler.last_daily,
+                            next_daily=scheduler.next_run,
+                        )
                     )
-                )
+            except Exception as exc:
+                await _startup_failed(studio, exc)
+                raise
             logger.info("serving %s with providers %s", ", ".join(names), providers.describe())
             alerter = studio.alerter
             announce = None
@@ -121,6 +125,24 @@ async def serve(
     finally:
         for number in signals:
             loop.remove_signal_handler(number)
+
+
+async def _startup_failed(studio: Studio, exc: Exception) -> None:
+    """Tell the admins why serve could not start, over REST (no front is running yet)."""
+    from pipeline.alerts import Alerter, Cause, Kind
+    from storage import AlertRepository
+
+    from .channels import rest_clients
+
+    app = studio.app
+    try:
+        async with rest_clients(app.settings, studio) as clients:
+            alerter = Alerter.from_settings(
+                app.settings, AlertRepository(app.db), clients.notifiers
+            )
+            await alerter.report(Cause.of(Kind.STARTUP, exc), message=str(exc))
+    except Exception:
+        logger.exception("could not alert the admins that start-up failed")
 
 
 async def _retire(settings: Settings, providers: Providers) -> ModelCheck | None:
