@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from locales import Translator
+from locales import ENDONYMS, Translator
 from pipeline.delivery import PostForm, Published
 from pipeline.errors import ReelError
 from pipeline.models import ProgressEvent, Script
@@ -176,12 +176,21 @@ def reel_caption(
     *,
     limit: int = 1024,
     credit: str | None = None,
+    dubbed_from: str | None = None,
 ) -> str:
-    """Title, hashtags, the music credit and the link, within ``limit`` characters of
+    """Title, hashtags, the music credit, for a dub its language and that it was dubbed
+    (``dubbed_from``: the original's language), and the link, within ``limit`` characters of
     visible text; the title and hashtags give way first, the link never."""
     link = m.link(t("reel.link"), url) if url else ""
     title, tags = script.title, " ".join(script.hashtags)
     credit = credit[:120] if credit else None
+    if dubbed_from is not None:
+        dub_line = t(
+            "reel.dubbed",
+            language=ENDONYMS.get(script.language, script.language),
+            source=ENDONYMS.get(dubbed_from, dubbed_from),
+        )
+        credit = f"{dub_line}\n{credit}" if credit else dub_line
     visible = (len(t("reel.link")) if url else 0) + (len(credit) + 2 if credit else 0)
     room = limit - visible - 4
     if len(title) + len(tags) > room:

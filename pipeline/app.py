@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from storage import Database, JobRecord, JobRepository, StageRunRepository, UploadRepository
+from storage import (
+    Database,
+    FsmRepository,
+    JobRecord,
+    JobRepository,
+    StageRunRepository,
+    UploadRepository,
+)
 from storage.jobs_queries import JobQueries
 
 from .models import JobState, Script
@@ -64,6 +71,11 @@ class App:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    @property
+    def conversations(self) -> FsmRepository:
+        """Where a chat front keeps conversation state (what a user is in the middle of)."""
+        return FsmRepository(self.db)
 
     def work_dir(self, job_id: str) -> Path:
         return (self.settings.work_dir / job_id).resolve()

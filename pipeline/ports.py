@@ -90,3 +90,23 @@ class TrendSource(Protocol):
         """Topics trending on ``day`` for readers of ``language``, most popular first.
         Raises ProviderError when the source cannot answer (the chain moves on)."""
         ...
+
+
+# --- dubbing a delivered reel into another narration language (issue 11)
+
+
+class Translator(Protocol):
+    """Translates one scene's narration; ``max_words`` keeps it within the scene's time."""
+
+    name: str
+
+    async def translate(self, text: str, *, source: str, target: str, max_words: int) -> str: ...
+
+
+class Dubber(Protocol):
+    """Dubs a narration track into ``target``, keeping the voice's character; returns the
+    dubbed track as a WAV file in ``out_dir``."""
+
+    name: str
+
+    async def dub(self, audio_path: Path, *, source: str, target: str, out_dir: Path) -> Path: ...

@@ -19,7 +19,7 @@ from .adapters.cards import CardSource
 from .adapters.espeak import EspeakSynth
 from .adapters.local_fs import LocalBlobStore
 from .fetch import ImageFetcher
-from .ports import Aligner, BlobStore, ImageSource, ScriptWriter, SpeechSynth
+from .ports import Aligner, BlobStore, Dubber, ImageSource, ScriptWriter, SpeechSynth, Translator
 from .settings import Settings
 from .stages.images import MediaFetcher
 from .stages.music import AudioFetch, SoundMaker, looks_like_audio
@@ -37,6 +37,9 @@ class Providers:
     fetch_media: MediaFetcher | None = None
     sounds: list[SoundMaker] = field(default_factory=list)  # music and effects, in order
     fetch_audio: AudioFetch | None = None
+    # Dubbing a delivered reel: translators follow the script chain; the dubber is ElevenLabs.
+    translators: list[Translator] = field(default_factory=list)
+    dubbers: list[Dubber] = field(default_factory=list)
     closers: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     def describe(self) -> dict[str, list[str]]:
@@ -46,6 +49,8 @@ class Providers:
             "align": [a.name for a in self.aligners],
             "images": [i.name for i in self.images],
             "music": [m.name for m in self.sounds],
+            "translate": [t.name for t in self.translators],
+            "dub": [d.name for d in self.dubbers],
             "storage": [self.store.name] if self.store else [],
         }
 
@@ -107,6 +112,7 @@ def extend(
     keys = _Keys.of(settings, offline=offline)
     if "script" in parts:
         _writers(providers, settings, keys)
+        _translators(providers, settings, keys)
     if "media" in parts:
         fetcher = _closing(
             providers,
@@ -127,6 +133,7 @@ def extend(
         _voices(providers, settings, keys)
         _images(providers, settings, keys, fetcher)
         _sounds(providers, settings, keys)
+        _dubbers(providers, settings, keys)
     if "storage" in parts:
         if settings.blob_store == "r2":
             from .adapters.r2 import R2BlobStore
@@ -152,6 +159,7 @@ def preload(settings: Settings, parts: tuple[Part, ...]) -> None:
             modules.append("pipeline.adapters.elevenlabs")
             modules.append("pipeline.adapters.elevenlabs_alignment")
             modules.append("pipeline.adapters.elevenlabs_audio")
+            modules.append("pipeline.adapters.elevenlabs_dubbing")
         if keys.search:
             modules.append("pipeline.adapters.google_search")
     if "storage" in parts and settings.blob_store == "r2":
@@ -180,6 +188,43 @@ def _writers(providers: Providers, settings: Settings, keys: _Keys) -> None:
                 keys.groq, base_url=settings.groq_base_url, timeout=timeout, attempts=attempts
             )
             providers.writers.append(_closing(providers, writer))
+
+
+def _translators(providers: Providers, settings: Settings, keys: _Keys) -> None:
+    """The LLMs that translate a script for a dub, in the script chain's order."""
+    timeout, attempts = settings.provider_timeout, settings.provider_retries
+    for name in settings.script_chain:
+        translator: Translator
+        if name == "gemini" and keys.gemini:
+            from .adapters.gemini.translate import GeminiTranslator
+
+            translator = GeminiTranslator(
+                keys.gemini, base_url=settings.gemini_base_url, timeout=timeout, attempts=attempts
+            )
+        elif name == "groq" and keys.groq:
+            from .adapters.groq_translate import GroqTranslator
+
+            translator = GroqTranslator(
+                keys.groq, base_url=settings.groq_base_url, timeout=timeout, attempts=attempts
+            )
+        else:
+            continue
+        providers.translators.append(_closing(providers, translator))
+
+
+def _dubbers(providers: Providers, settings: Settings, keys: _Keys) -> None:
+    if keys.eleven:
+        from .adapters.elevenlabs_dubbing import ElevenLabsDubber
+
+        dubber = ElevenLabsDubber(
+            keys.eleven,
+            base_url=settings.elevenlabs_base_url,
+            request_timeout=settings.provider_timeout,
+            timeout=settings.dub_timeout,
+            poll_interval=settings.dub_poll_interval,
+            ffmpeg=settings.ffmpeg_binary,
+        )
+        providers.dubbers.append(_closing(providers, dubber))
 
 
 def _voices(providers: Providers, settings: Settings, keys: _Keys) -> None:

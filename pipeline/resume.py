@@ -26,6 +26,7 @@ from pathlib import Path
 from storage import JobRecord
 from storage.jobs_queries import JobQueries
 
+from . import dubbing
 from .app import App
 from .artifacts import CLI_OUTPUTS
 from .delivery import Deliverer, Post, deliver
@@ -98,6 +99,7 @@ async def produce_and_deliver(
         if job is None:
             raise ReelError(f"no job {job_id}", code="error.job_missing")
         count = candidates or candidates_for(job)
+        await dubbing.prepare(app, job, progress)  # a dub: its pictures, script and voice
         production = await app.runner.produce(job_id, progress, candidates=count)
         published = await app.jobs.get(job_id)
         assert published is not None

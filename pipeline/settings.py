@@ -180,6 +180,11 @@ class Settings(_Section):
     http_port: int | None = Field(default=None, ge=0, le=65535)  # None: no HTTP endpoint
     http_host: str = "0.0.0.0"  # all interfaces: in a container the probe comes from outside
 
+    # --- dubbing a delivered reel (issue 11): how long ElevenLabs Dubbing may take, and how
+    # often it is asked whether it is done; past the timeout the dub falls back to TTS.
+    dub_timeout: float = Field(default=300.0, gt=0)
+    dub_poll_interval: float = Field(default=3.0, gt=0)
+
     @field_validator("daily_destinations", "trends_chain", mode="before")
     @classmethod
     def _split_daily_lists(cls, value: object) -> object:

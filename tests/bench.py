@@ -313,7 +313,7 @@ def bench_discord() -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    choices = ("render", "music", "make", "bot", "discord")
+    choices = ("render", "music", "make", "bot", "discord", "dub")
     parser.add_argument("--only", choices=choices, default=None)
     args = parser.parse_args()
     binary = resolve_ffmpeg(os.environ.get("REELFACTORY_FFMPEG_BINARY"))
@@ -333,6 +333,11 @@ def main() -> None:
     if args.only in (None, "discord"):
         report["discord"] = bench_discord()
         print(json.dumps(report["discord"], indent=2), flush=True)
+    if args.only in (None, "dub"):
+        from tests.bench_dub import bench_dub
+
+        report["dub"] = bench_dub()
+        print(json.dumps(report["dub"], indent=2), flush=True)
 
 
 if __name__ == "__main__":

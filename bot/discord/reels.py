@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import discord
 
@@ -18,9 +19,10 @@ from bot.progress import Edit
 from locales import Translator
 from pipeline.delivery import Deliverer, Post, PostForm
 from pipeline.errors import NotSent
-from pipeline.studio import JobRecord, Studio
+from pipeline.studio import JobRecord, Studio, dub_languages
 
 from .texts import CONTENT_LIMIT, discord_translator
+from .views import dubs_view
 
 logger = logging.getLogger(__name__)
 
@@ -51,19 +53,23 @@ class DiscordReels:
         *,
         file: Callable[[], discord.File] | None = None,
         mentions: discord.AllowedMentions | None = None,
+        view: discord.ui.View | None = None,
+        reply_to: int | None = None,
     ) -> discord.Message:
-        """Through the interaction while its token lives, else through the channel."""
+        """Through the interaction while its token lives, else through the channel (always
+        for a reply: a followup cannot reply to a message)."""
         mentions = mentions or discord.AllowedMentions.none()
         content = content[:CONTENT_LIMIT]
-        interaction = self._interaction(job)
+        interaction = self._interaction(job) if reply_to is None else None
+        extra: dict[str, Any] = {} if view is None else {"view": view}
         if interaction is not None:
             try:
                 if file is None:
                     return await interaction.followup.send(
-                        content, allowed_mentions=mentions, wait=True
+                        content, allowed_mentions=mentions, wait=True, **extra
                     )
                 return await interaction.followup.send(
-                    content, file=file(), allowed_mentions=mentions, wait=True
+                    content, file=file(), allowed_mentions=mentions, wait=True, **extra
                 )
             except discord.HTTPException as exc:
                 if exc.code not in TOKEN_GONE and exc.status != 401:
@@ -73,9 +79,13 @@ class DiscordReels:
         if job.chat_id is None:
             raise NotSent(f"job {job.id} has no channel")
         channel = self.client.get_partial_messageable(int(job.chat_id))
+        if reply_to is not None:
+            extra["reference"] = discord.MessageReference(
+                message_id=reply_to, channel_id=channel.id, fail_if_not_exists=False
+            )
         if file is None:
-            return await channel.send(content, allowed_mentions=mentions)
-        return await channel.send(content, file=file(), allowed_mentions=mentions)
+            return await channel.send(content, allowed_mentions=mentions, **extra)
+        return await channel.send(content, file=file(), allowed_mentions=mentions, **extra)
 
     async def open_progress(self, job: JobRecord, text: str) -> Edit | None:
         try:
@@ -153,9 +163,15 @@ class DiscordReels:
         logger.info("job %s: reel posted to channel %s (%s)", job.id, channel_id, form)
 
     async def post(self, post: Post, t: Translator) -> None:
+        """In the job's channel, mentioning its requester: an original with its "Also in …"
+        select, a dub as a reply to its original, captioned as dubbed."""
         job, published = post.job, post.published
         limit = await self._limit(job)
         form = post.form(limit)
+        dub = await self.studio.dub_of(job.id)
+        noted = (await self.studio.destination(job.id)).get("reply_to")
+        reply_to = noted if dub is not None and isinstance(noted, int) else None
+        view = None if dub is not None else dubs_view(job.id, dub_languages(job), t)
         caption = reel_caption(
             self.studio.script_of(job),
             published.url,
@@ -163,6 +179,7 @@ class DiscordReels:
             MARKDOWN,
             limit=CAPTION_LIMIT,
             credit=published.credit,
+            dubbed_from=dub.source if dub is not None else None,
         )
         requester = _user_id(job.owner_id)
         mention = f"<@{requester}>\n" if requester else ""
@@ -174,21 +191,30 @@ class DiscordReels:
         )
         try:
             if form is PostForm.VIDEO:
-                await self._send(
+                sent = await self._send(
                     job,
                     mention + caption,
                     file=lambda: discord.File(published.reel, filename="reel.mp4"),
                     mentions=mentions,
+                    view=view,
+                    reply_to=reply_to,
                 )
             else:
                 note = MARKDOWN.escape(reel_note(form, published, limit, t))
-                await self._send(job, f"{mention}{note}\n\n{caption}", mentions=mentions)
+                sent = await self._send(
+                    job,
+                    f"{mention}{note}\n\n{caption}",
+                    mentions=mentions,
+                    view=view,
+                    reply_to=reply_to,
+                )
         except discord.DiscordServerError:
             raise  # the post may have gone out: the outcome is unknown
         except discord.HTTPException as exc:
             raise NotSent(f"the platform refused the reel: {exc}") from exc
         finally:
             self._interactions.pop(job.id, None)
+        await self.studio.note_destination(job.id, message=sent.id)
         logger.info("job %s: reel posted to channel %s (%s)", job.id, job.chat_id, form)
 
 

@@ -15,14 +15,15 @@ from typing import Any, Protocol
 import discord
 
 from bot.preferences import Option, Screen
-from locales import Translator
+from locales import ENDONYMS, Translator
 
 logger = logging.getLogger(__name__)
 
 BUTTON = r"reel:(?P<action>[a-z]{1,16}):(?P<job>[A-Za-z0-9]{1,64})"
 PICK = r"reel-pick:(?P<action>[a-z]{1,16}):(?P<job>[A-Za-z0-9]{1,64})"
 SETTING = r"reel-set:(?P<setting>[a-z]{1,16})"
-TEMPLATES = tuple(re.compile(t) for t in (BUTTON, PICK, SETTING))
+DUB = r"reel-dub:(?P<job>[A-Za-z0-9]{1,64})"
+TEMPLATES = tuple(re.compile(t) for t in (BUTTON, PICK, SETTING, DUB))
 LABEL_LIMIT = 80  # button labels; select option labels allow 100
 
 
@@ -40,6 +41,8 @@ class Presses(Protocol):
     ) -> None: ...
 
     async def setting(self, interaction: discord.Interaction, setting: str, value: str) -> None: ...
+
+    async def dub(self, interaction: discord.Interaction, job: str, language: str) -> None: ...
 
 
 def _presses(interaction: discord.Interaction) -> Presses:
@@ -135,7 +138,49 @@ class SettingPick(discord.ui.DynamicItem[discord.ui.Select[Any]], template=SETTI
         await _presses(interaction).setting(interaction, self.setting, value)
 
 
-DYNAMIC_ITEMS = (ReelButton, ScenePick, SettingPick)
+class DubPick(discord.ui.DynamicItem[discord.ui.Select[Any]], template=DUB):
+    """ "Also in …" under a delivered reel: pick a language to dub it into."""
+
+    def __init__(
+        self, job: str, options: list[discord.SelectOption], placeholder: str = ""
+    ) -> None:
+        select: discord.ui.Select[Any] = discord.ui.Select(
+            custom_id=f"reel-dub:{job}",
+            placeholder=placeholder[:150] or None,
+            options=options or [discord.SelectOption(label="-", value="-")],
+        )
+        super().__init__(select, row=0)
+        self.job = job
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> DubPick:
+        options = list(item.options) if isinstance(item, discord.ui.Select) else []
+        return cls(match["job"], options)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        value = self.item.values[0] if self.item.values else ""
+        await _presses(interaction).dub(interaction, self.job, value)
+
+
+DYNAMIC_ITEMS = (ReelButton, ScenePick, SettingPick, DubPick)
+
+
+def dubs_view(job: str, languages: tuple[str, ...], t: Translator) -> discord.ui.View:
+    options = [
+        discord.SelectOption(
+            label=t("button.dub", language=ENDONYMS.get(code, code))[:100], value=code
+        )
+        for code in languages
+    ]
+    view = discord.ui.View(timeout=None)
+    view.add_item(DubPick(job, options, t("button.dub_pick")))
+    return view
 
 
 def _scene_options(scenes: int) -> list[discord.SelectOption]:

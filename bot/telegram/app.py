@@ -22,7 +22,6 @@ from locales import LOCALES
 from pipeline.app import App
 from pipeline.concurrency import KeyedLocks
 from pipeline.studio import Studio
-from storage import FsmRepository
 
 from .delivery import TelegramReels
 from .handlers import create_routers
@@ -75,7 +74,7 @@ class TelegramFront:
             studio=self.studio,
             productions=self.productions,
             in_flight=self.in_flight,
-            storage=SQLiteStorage(FsmRepository(app.db)),
+            storage=SQLiteStorage(app.conversations),
         )
         self.polling_timeout = polling_timeout
         self.handler_grace = handler_grace

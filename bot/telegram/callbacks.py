@@ -45,3 +45,10 @@ class SwapScene(CallbackData, prefix="swp"):
 class SettingChoice(CallbackData, prefix="set"):
     setting: Setting
     value: str  # an option's id; DEFAULT for "no choice"
+
+
+class DubAction(CallbackData, prefix="dub"):
+    """ "Also in …" on a delivered reel: the reel and the language to dub it into."""
+
+    job: str
+    lang: str

@@ -10,15 +10,16 @@ import logging
 from aiogram import Bot
 from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNetworkError
-from aiogram.types import FSInputFile
+from aiogram.types import FSInputFile, InlineKeyboardMarkup, Message, ReplyParameters
 
 from bot.presenters import HTML, Markup, reel_caption, reel_note
 from bot.progress import Edit
 from locales import Translator
 from pipeline.delivery import Deliverer, Post, PostForm
 from pipeline.errors import NotSent
-from pipeline.studio import JobRecord, Studio
+from pipeline.studio import JobRecord, Studio, dub_languages
 
+from . import keyboards
 from .progress import chat_action
 from .texts import telegram_translator
 
@@ -93,20 +94,51 @@ class TelegramReels:
         await self._post_in(chat_id, post, telegram_translator(None, post.job.language), credit)
 
     async def post(self, post: Post, t: Translator) -> None:
-        await self._post_in(chat_of(post.job), post, t)
+        """In the job's own chat: an original with its "Also in …" buttons, a dub as a reply
+        to its original, captioned as dubbed."""
+        job = post.job
+        facts = await self.studio.destination(job.id)
+        dub = await self.studio.dub_of(job.id)
+        reply_to = facts.get("reply_to") if dub is not None else None
+        markup = None if dub is not None else keyboards.dubs(job.id, dub_languages(job), t)
+        sent = await self._post_in(
+            chat_of(job),
+            post,
+            t,
+            dubbed_from=dub.source if dub is not None else None,
+            reply_to=reply_to if isinstance(reply_to, int) else None,
+            markup=markup,
+        )
+        if sent is not None:
+            await self.studio.note_destination(job.id, message=sent.message_id)
 
     async def _post_in(
-        self, chat_id: int | str, post: Post, t: Translator, credit: str = ""
-    ) -> None:
+        self,
+        chat_id: int | str,
+        post: Post,
+        t: Translator,
+        credit: str = "",
+        *,
+        dubbed_from: str | None = None,
+        reply_to: int | None = None,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> Message | None:
         job, published = post.job, post.published
         credits = "\n".join(line for line in (published.credit, credit) if line)
         script = self.studio.script_of(job)
-        caption = reel_caption(script, published.url, t, HTML, credit=credits or None)
+        caption = reel_caption(
+            script, published.url, t, HTML, credit=credits or None, dubbed_from=dubbed_from
+        )
         form = post.form(self.upload_limit)
+        reply = (
+            ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+            if reply_to is not None
+            else None
+        )
         try:
             if form is PostForm.VIDEO:
                 async with chat_action(self.bot, chat_id, ChatAction.UPLOAD_VIDEO):
-                    await self.bot.send_video(
+                    sent = await self.bot.send_video(
                         chat_id=chat_id,
                         video=FSInputFile(published.reel),
                         width=published.width,
@@ -115,12 +147,20 @@ class TelegramReels:
                         supports_streaming=True,
                         thumbnail=FSInputFile(published.thumb_small),
                         caption=caption,
+                        reply_parameters=reply,
+                        reply_markup=markup,
                     )
             else:
                 note = reel_note(form, published, self.upload_limit, t)
-                await self.bot.send_message(chat_id, f"{HTML.escape(note)}\n\n{caption}")
+                sent = await self.bot.send_message(
+                    chat_id,
+                    f"{HTML.escape(note)}\n\n{caption}",
+                    reply_parameters=reply,
+                    reply_markup=markup,
+                )
         except TelegramNetworkError:
             raise  # the post may have gone out: the outcome is unknown
         except TelegramAPIError as exc:
             raise NotSent(f"the platform refused the reel: {exc}") from exc
         logger.info("job %s: reel posted to chat %s (%s)", job.id, chat_id, form)
+        return sent

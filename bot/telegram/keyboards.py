@@ -7,9 +7,10 @@ import logging
 from aiogram.types import ForceReply, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from locales import Translator
+from locales import ENDONYMS, Translator
 
 from .callbacks import (
+    DubAction,
     EditScene,
     ScriptAction,
     ScriptStep,
@@ -65,6 +66,19 @@ def sheet_review(job: str, scenes: int, t: Translator) -> InlineKeyboardMarkup:
     builder.button(
         text=t("button.cancel"), callback_data=SheetAction(step=SheetStep.CANCEL, job=job)
     )
+    return builder.as_markup()
+
+
+DUBS_PER_ROW = 2
+
+
+def dubs(job: str, languages: tuple[str, ...], t: Translator) -> InlineKeyboardMarkup:
+    """ "Also in …": one button per language the delivered reel can be dubbed into."""
+    builder = InlineKeyboardBuilder()
+    for code in languages:
+        label = t("button.dub", language=ENDONYMS.get(code, code))
+        builder.button(text=label, callback_data=DubAction(job=job, lang=code))
+    builder.adjust(DUBS_PER_ROW)
     return builder.as_markup()
 
 

@@ -1,13 +1,13 @@
 """aiogram FSM storage on SQLite (aiosqlite), so a restart loses no conversation.
 
 aiogram ships memory, Redis and Mongo storages; this one keeps state and data in the app's
-database through ``storage.FsmRepository`` (the SQL stays in ``storage``)."""
+database through ``App.conversations`` (the SQL stays in ``storage``)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import (
@@ -18,13 +18,22 @@ from aiogram.fsm.storage.base import (
     StorageKey,
 )
 
-from storage import FsmRepository
+
+class StateStore(Protocol):
+    """Conversation state by key (``App.conversations``; the SQL stays in ``storage``)."""
+
+    async def get(self, key: str) -> tuple[str | None, dict[str, Any]]: ...
+
+    async def set_state(self, key: str, state: str | None) -> None: ...
+
+    async def set_data(self, key: str, data: dict[str, Any]) -> None: ...
+
 
 logger = logging.getLogger(__name__)
 
 
 class SQLiteStorage(BaseStorage):
-    def __init__(self, repository: FsmRepository, key_builder: KeyBuilder | None = None) -> None:
+    def __init__(self, repository: StateStore, key_builder: KeyBuilder | None = None) -> None:
         self._repository = repository
         self._keys = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
 

@@ -7,6 +7,7 @@ from storage import JobRecord
 from ..resume import message_key
 from ..scriptwriting import MAX_SCENES
 from ..stages.script import MAX_SCENE_CHARS
+from .dubbing import Dub, dub_languages
 from .errors import (
     AdminOnly,
     BadButton,
@@ -43,6 +44,8 @@ __all__ = [
     "UI_LANGUAGES",
     "AdminOnly",
     "DraftFailed",
+    "Dub",
+    "dub_languages",
     "JobNotFound",
     "LimitReached",
     "Made",

@@ -36,6 +36,7 @@ from ..stages.script import (
 )
 from .aftercare import Aftercare
 from .drafting import clean_text, write_script
+from .dubbing import Dubbing
 from .errors import (
     AdminOnly,
     BadButton,
@@ -70,6 +71,7 @@ ACTIONS: dict[str, tuple[JobState, ...]] = {
     "render": (JobState.IMAGES_REVIEW,),
     "cancel": (JobState.DRAFTING, JobState.SCRIPT_REVIEW, JobState.IMAGES_REVIEW),
     "music": (JobState.SCRIPT_REVIEW, JobState.IMAGES_REVIEW),
+    "dub": (JobState.DELIVERED,),
 }
 
 
@@ -90,7 +92,7 @@ class Swapped:
     options: int
 
 
-class Studio(Aftercare, Making):
+class Studio(Aftercare, Making, Dubbing):
     def __init__(
         self,
         app: App,

@@ -34,6 +34,10 @@ Routes (both need an ``xi-api-key`` header, else 401):
   a duration outside 0.5..30 s or empty text.
   Both encode MP3 with the imageio ffmpeg (``mp3_*``) or answer ``pcm_*``; others answer 400.
 
+- Dubbing (``fake.dubbing``, routes ``"dub_create"``, ``"dub_status"``, ``"dub_audio"``):
+  create, poll through ``dubbing`` to ``dubbed`` (or ``failed``, or never), download the
+  dubbed MP3 per language; see ``tests.fakes.elevenlabs_dubbing``.
+
 Behaviours are the ones of ``tests.fakes.groq`` (re-exported here), with these meanings:
 ``ok(body=...)`` replaces the answer; ``status(code, retry_after=...)`` answers
 ``{"detail": {"status": ..., "message": ...}}``; ``hang()`` never answers; ``malformed()``
@@ -56,6 +60,7 @@ from typing import Any
 import imageio_ffmpeg
 from aiohttp import BodyPartReader, web
 
+from .elevenlabs_dubbing import FakeDubbing
 from .groq import Behaviour, FakeServer, Recorded, bad_schema, hang, malformed, ok, spread, status
 
 __all__ = [
@@ -94,6 +99,8 @@ class FakeElevenLabs(FakeServer):
         self.app.router.add_post("/v1/music", self._music)
         self.app.router.add_post("/v1/sound-generation", self._sfx)
         self._encoded: dict[tuple[str, float, str], bytes] = {}
+        # Dubbing (routes "dub_create", "dub_status", "dub_audio"): see .elevenlabs_dubbing.
+        self.dubbing = FakeDubbing(self)
 
     def _error(self, code: int, message: str, retry: Behaviour | None = None) -> web.Response:
         detail = {"status": _ERROR_STATUS.get(code, f"http_{code}"), "message": message}

@@ -57,7 +57,7 @@ from PIL import Image
 
 from pipeline.scriptwriting import WORDS_PER_SECOND, scene_count
 
-from .scripts import octopus
+from .scripts import octopus, translation_asked
 
 Kind = Literal["text", "tts", "image"]
 KINDS: tuple[Kind, ...] = ("text", "tts", "image")
@@ -331,6 +331,8 @@ def _parts(kind: Kind, recorded: Recorded, behaviour: Behaviour) -> list[dict[st
         return [{"text": json.dumps({"title": "Oops", "language": "en", "scenes": "none"})}]
     if behaviour.text is not None:
         return [{"text": behaviour.text}]
+    if (translated := translation_asked(recorded.prompt)) is not None:
+        return [{"text": translated}]
     topic, language, seconds = _asked(recorded.prompt)
     if recorded.wants_json:
         return [

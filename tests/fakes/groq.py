@@ -56,7 +56,7 @@ from typing import Any, Literal, Self
 
 from aiohttp import BodyPartReader, web
 
-from .scripts import octopus
+from .scripts import octopus, translation_asked
 
 Kind = Literal["ok", "status", "hang", "malformed", "bad_schema"]
 
@@ -327,6 +327,9 @@ class FakeGroq(FakeServer):
             return self.respond(_JSON_VALIDATE_FAILED, code=400)
         if guarded.body is not None:
             return self.respond(guarded.body)
+        if (translated := translation_asked(said)) is not None:
+            content = guarded.content if guarded.content is not None else translated
+            return self.respond(_completion(payload.get("model", ""), content))
         match = _LANGUAGE.search(said)
         draft: object = sample_draft(match.group(1) if match else "en")
         if guarded.kind == "bad_schema":

@@ -7,6 +7,8 @@ tests ask for; and the letters each language needs beyond ASCII (ß, œ, ç, ã,
 
 from __future__ import annotations
 
+import re
+
 OCTOPUS: dict[str, tuple[str, ...]] = {
     "en": (
         "Octopuses have three hearts and blue blood.",
@@ -70,3 +72,48 @@ OCTOPUS: dict[str, tuple[str, ...]] = {
 def octopus(language: str) -> tuple[str, ...]:
     """The script's sentences in ``language``; English for a language the fakes do not write."""
     return OCTOPUS.get(language, OCTOPUS["en"])
+
+
+_TRANSLATE = re.compile(r"from [^(\n]*\((\w+)\) into [^(\n]*\((\w+)\).*?<<<\n(.*?)\n>>>", re.DOTALL)
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip(".,!?;:«»\"'").casefold() for w in text.split() if w.strip(".,!?;:")]
+
+
+# The word itself, for titles such as "Octopus".
+OCTOPUS_WORD = {
+    "en": "Octopus",
+    "ru": "Осьминог",
+    "es": "Pulpo",
+    "de": "Oktopus",
+    "fr": "Pieuvre",
+    "it": "Polpo",
+    "pt": "Polvo",
+}
+
+
+def translate(text: str, source: str, target: str) -> str:
+    """What a model would answer: the same octopus sentence in ``target`` (also for a title
+    that is a sentence's start); "Octopus" itself; for a text the fakes do not know, the first
+    sentence cut to as many words as the text has."""
+    said = _words(text)
+    if said == _words(OCTOPUS_WORD.get(source, "")):
+        return OCTOPUS_WORD.get(target, OCTOPUS_WORD["en"])
+    sentences = octopus(source)
+    index = next(
+        (i for i, s in enumerate(sentences) if said and _words(s)[: len(said)] == said), None
+    )
+    if index is None:
+        return " ".join(octopus(target)[0].split()[: max(1, len(said))])
+    answer = octopus(target)[index]
+    return answer if text.rstrip().endswith((".", "!", "?")) else answer.rstrip(".")
+
+
+def translation_asked(prompt: str) -> str | None:
+    """The answer to a translation prompt (``pipeline.translation.prompt``), else None."""
+    match = _TRANSLATE.search(prompt)
+    if match is None:
+        return None
+    source, target, text = match.groups()
+    return translate(text.strip(), source, target)

@@ -17,7 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.presenters import MARKDOWN, script_text, sheet_caption
-from locales import Translator
+from locales import ENDONYMS, Translator
 from pipeline.errors import BadButton, InputError
 from pipeline.studio import MAX_SCENE_CHARS, Studio, message_key
 
@@ -150,6 +150,21 @@ class Review(commands.Cog):
                 raise BadButton(f"no select {action!r}")
         except Exception as exc:
             await refuse(interaction, exc, t)
+
+    async def dub(self, interaction: discord.Interaction, job_id: str, language: str) -> None:
+        """ "Also in …": the owner's pick dubs the reel; others get the usual refusal."""
+        t = await user_translator(self.studio, interaction)
+        name = ENDONYMS.get(language, language)
+        try:
+            dub = await self.studio.start_dub(owner_of(interaction.user), job_id, language)
+        except Exception as exc:
+            await refuse(interaction, exc, t)
+            return
+        if dub.fresh:
+            self.bot.productions.start(dub.job, t)
+            await reply(interaction, MARKDOWN.escape(t("dub.started", language=name)))
+        else:
+            await reply(interaction, MARKDOWN.escape(t("dub.exists", language=name)))
 
     async def setting(self, interaction: discord.Interaction, setting: str, value: str) -> None:
         cog = self.bot.get_cog("Settings")

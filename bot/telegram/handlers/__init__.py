@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from . import admin, drafts, errors, images, music, review, settings, start
+from . import admin, drafts, dubs, errors, images, music, review, settings, start
 
 
 def create_routers() -> list[Router]:
@@ -17,6 +17,7 @@ def create_routers() -> list[Router]:
         admin.create_router(),
         review.create_router(),
         images.create_router(),
+        dubs.create_router(),
         music.create_router(),
         drafts.create_router(),
         errors.create_router(),

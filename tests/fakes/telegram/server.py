@@ -393,6 +393,14 @@ class FakeTelegram:
             message["caption"] = caption["caption"]
         if (markup := inline(params)) is not None:
             message["reply_markup"] = markup
+        reply = params.get("reply_parameters")
+        if isinstance(reply, dict) and "message_id" in reply:
+            # As the Bot API: a reply to a message that is gone fails unless allowed.
+            original = self.messages.get((chat, int(reply["message_id"])))
+            if original is None and not reply.get("allow_sending_without_reply"):
+                raise ApiError(400, "Bad Request: message to be replied not found")
+            if original is not None:
+                message["reply_to_message"] = original
         self.messages[(chat, message["message_id"])] = message
         return message
 
