@@ -10,18 +10,25 @@ so ``bot.presenters`` stays cheap to import.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Protocol
 
 from pipeline.settings import Settings
 
+from .health import STOPPED, Health
+
 if TYPE_CHECKING:
     from pipeline.alerts import Alerter
     from pipeline.app import App
+    from pipeline.providers import Providers
+    from pipeline.retired import ModelCheck
     from pipeline.studio import Studio
+    from scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +61,14 @@ def missing_settings(settings: Settings) -> list[str]:
 
 
 async def serve(
-    settings: Settings, *, stop: asyncio.Event | None = None, handle_signals: bool = True
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    handle_signals: bool = True,
+    health: Health | None = None,
 ) -> None:
+    """Run every configured front and the scheduler until ``stop`` (or a signal). ``health``
+    is where the parts report; with ``REELFACTORY_HTTP_PORT`` it is served on /healthz."""
     names = configured_fronts(settings)
     if not names:
         raise MissingSettings(
@@ -64,8 +77,10 @@ async def serve(
         )
     from pipeline.app import App
     from pipeline.providers import build
+    from pipeline.retired import alert_gone
     from pipeline.studio import Studio
 
+    health = health or Health()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
@@ -78,28 +93,109 @@ async def serve(
         except BaseException:
             await providers.aclose()
             raise
-        async with app:
+        async with app, AsyncExitStack() as stack:
+            retired = await _retire(settings, providers)
             studio = Studio(app)
-            fronts = [_front(name, app, studio) for name in names]
-            fronts.append(_scheduler(fronts, app, studio))
+            try:
+                fronts = [_front(name, app, studio, health) for name in names]
+                scheduler = _scheduler(fronts, app, studio, health)
+                fronts.append(scheduler)
+                if settings.http_port is not None:
+                    from .endpoints import Endpoints
+
+                    await stack.enter_async_context(
+                        Endpoints(
+                            app,
+                            health,
+                            host=settings.http_host,
+                            port=settings.http_port,
+                            last_daily=lambda: scheduler.last_daily,
+                            next_daily=scheduler.next_run,
+                        )
+                    )
+            except Exception as exc:
+                await _startup_failed(studio, exc)
+                raise
             logger.info("serving %s with providers %s", ", ".join(names), providers.describe())
-            await _run_all(fronts, stop, studio.alerter)
+            alerter = studio.alerter
+            announce = None
+            if retired is not None and retired.gone and alerter is not None:
+                announce = _after_ready(scheduler, stop, alert_gone(alerter, retired))
+            await _run_all(fronts, stop, alerter, health, announce)
     finally:
         for number in signals:
             loop.remove_signal_handler(number)
 
 
-def _front(name: str, app: App, studio: Studio) -> Front:
+async def _startup_failed(studio: Studio, exc: Exception) -> None:
+    """Tell the admins why serve could not start, over REST (no front is running yet)."""
+    from pipeline.alerts import Alerter, Cause, Kind
+    from storage import AlertRepository
+
+    from .channels import rest_clients
+
+    app = studio.app
+    try:
+        async with rest_clients(app.settings, studio) as clients:
+            alerter = Alerter.from_settings(
+                app.settings, AlertRepository(app.db), clients.notifiers
+            )
+            await alerter.report(Cause.of(Kind.STARTUP, exc), message=str(exc))
+    except Exception:
+        logger.exception("could not alert the admins that start-up failed")
+
+
+async def _retire(settings: Settings, providers: Providers) -> ModelCheck | None:
+    """Skip the models the providers no longer serve; never stops serving."""
+    from pipeline.retired import retire
+
+    try:
+        return await retire(settings, providers, timeout=min(settings.provider_timeout, 10.0))
+    except Exception:
+        logger.exception("models: the check of the providers' model lists failed")
+        return None
+
+
+async def _after_ready(
+    scheduler: Scheduler, stop: asyncio.Event, work: Coroutine[object, object, None]
+) -> None:
+    """``work`` once the fronts can send (Discord has logged in), unless serve stops first."""
+    from scheduler.service import READY_TIMEOUT
+
+    async def ready_then_work() -> None:
+        for ready in scheduler.ready:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ready(), READY_TIMEOUT)
+        await work
+
+    task = asyncio.create_task(ready_then_work())
+    stopped = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for pending in (task, stopped):
+            pending.cancel()
+        await asyncio.gather(task, stopped, return_exceptions=True)
+
+
+def _front(name: str, app: App, studio: Studio, health: Health) -> Front:
+    """The front, watched for health through its library's hooks (``bot.health``)."""
+    from .health import watch_discord, watch_telegram
+
     if name == "telegram":
         from bot.telegram import TelegramFront
 
-        return TelegramFront(app, studio=studio)
+        telegram = TelegramFront(app, studio=studio)
+        watch_telegram(telegram.bot, health)
+        return telegram
     from bot.discord import DiscordFront
 
-    return DiscordFront(app, studio=studio)
+    discord = DiscordFront(app, studio=studio)
+    watch_discord(discord.bot, health)
+    return discord
 
 
-def _scheduler(fronts: list[Front], app: App, studio: Studio) -> Front:
+def _scheduler(fronts: list[Front], app: App, studio: Studio, health: Health) -> Scheduler:
     """The scheduler, posting and alerting through the fronts' own clients; also gives the
     studio its alerter, so a failed job anywhere reaches the admins."""
     from bot.channels import Clients, discord_dm, telegram_dm
@@ -121,31 +217,47 @@ def _scheduler(fronts: list[Front], app: App, studio: Studio) -> Front:
             ready.append(front.bot.ready_once.wait)
     alerter = Alerter.from_settings(app.settings, AlertRepository(app.db), clients.notifiers)
     studio.alerter = alerter
-    return Scheduler(studio, clients.posters, alerter=alerter, ready=ready)
+    return Scheduler(studio, clients.posters, alerter=alerter, ready=ready, health=health)
 
 
 async def _run_all(
-    fronts: list[Front], stop: asyncio.Event, alerter: Alerter | None = None
+    fronts: list[Front],
+    stop: asyncio.Event,
+    alerter: Alerter | None = None,
+    health: Health | None = None,
+    beside: Coroutine[object, object, None] | None = None,
 ) -> None:
     """Run the fronts side by side until ``stop``; one that fails stops the others, which
-    still shut down cleanly, its error is raised, and the admins hear of it."""
+    still shut down cleanly, its error is raised, and the admins hear of it. A front that
+    does not report its health itself counts as up from the start of its run to its end."""
 
     async def guarded(front: Front) -> None:
+        name = type(front).__name__.removesuffix("Front").lower()
+        watched = health is not None and health.reports_itself(name)
+        if health is not None and not watched:
+            health.up(name)
+        reason = STOPPED
         try:
             await front.run(stop)
         except Exception as exc:
+            reason = type(exc).__name__  # not the message: /healthz is not for secrets
+            if health is not None:
+                health.down(name, reason)
             if alerter is not None:
                 from pipeline.alerts import Cause, Kind
 
-                name = type(front).__name__.removesuffix("Front").lower()
                 await alerter.report(Cause.of(Kind.FRONT, exc, provider=name), message=str(exc))
             raise
         finally:
+            if health is not None:
+                health.down(name, reason)
             stop.set()
 
     async with asyncio.TaskGroup() as group:
         for front in fronts:
             group.create_task(guarded(front), name=f"front:{type(front).__name__}")
+        if beside is not None:  # start-up work that needs the fronts (an alert)
+            group.create_task(beside, name="beside-fronts")
 
 
 def _stopper(stop: asyncio.Event, number: signal.Signals) -> Callable[[], None]:
@@ -158,10 +270,10 @@ def _stopper(stop: asyncio.Event, number: signal.Signals) -> Callable[[], None]:
 
 def main() -> int:
     """``python -m bot``: 0 after a clean stop, 2 when settings are missing, 1 on a failure."""
-    from pipeline.logs import setup_logging
+    from pipeline.logs import setup_logging_for
 
-    setup_logging(logging.INFO)
     settings = Settings()
+    setup_logging_for(settings, logging.INFO)
     # The heavy imports, before the loop starts.
     if settings.telegram.bot_token is not None:
         import bot.telegram  # noqa: F401

@@ -89,8 +89,19 @@ ESPEAK_VOICES: dict[str, str] = {language: voices.espeak[0] for language, voices
 GEMINI_SCRIPT_MODEL = "gemini-3-flash-preview"
 GEMINI_TTS_MODEL = "gemini-2.5-flash-preview-tts"
 GEMINI_IMAGE_MODEL = "gemini-2.5-flash-image"
-GROQ_CHAT_MODEL = "meta-llama/llama-4-maverick-17b-128e-instruct"
+# Llama 4 Maverick, our Groq writer until Groq decommissioned it on 2026-03-09; gpt-oss-120b is
+# its successor (a reasoning model: the adapter asks for little reasoning and none returned).
+GROQ_CHAT_MODEL = "openai/gpt-oss-120b"
 GROQ_WHISPER_MODEL = "whisper-large-v3-turbo"
+# Ids the services retired, and what replaced them: said when one is still configured.
+RETIRED_MODELS: dict[str, str] = {
+    "meta-llama/llama-4-maverick-17b-128e-instruct": "openai/gpt-oss-120b",
+    "moonshotai/kimi-k2-instruct-0905": "openai/gpt-oss-120b",
+    "meta-llama/llama-4-scout-17b-16e-instruct": "openai/gpt-oss-120b",
+    "llama-3.3-70b-versatile": "openai/gpt-oss-120b",
+    "llama-3.1-8b-instant": "openai/gpt-oss-20b",
+    "meta-llama/llama-guard-4-12b": "openai/gpt-oss-safeguard-20b",
+}
 ELEVENLABS_TTS_MODEL = "eleven_multilingual_v2"
 
 FONT_BOLD = "NotoSans-Bold.ttf"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -28,8 +28,17 @@ def _csv(value: object) -> object:
 
 def _config(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(
-        env_prefix=prefix, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix=prefix,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,  # Settings(timezone=...) beside the env aliases below
     )
+
+
+def _env(*names: str) -> AliasChoices:
+    """Environment names for a field (an alias skips the prefix, so it is spelt out)."""
+    return AliasChoices(*(f"REELFACTORY_{name}" for name in names))
 
 
 class _Section(BaseSettings):
@@ -128,15 +137,17 @@ class Settings(_Section):
     daily_render_quota: int = 5
     drafts_per_hour: int = 10
 
-    # --- scheduler
-    scheduler_timezone: str = "UTC"
-    daily_post_time: str = "09:00"
-    daily_channels: Annotated[list[str], NoDecode] = []
-
     # --- daily trending reels, trend sources, admin alerts and the daily summary (issue 9)
-    daily_destinations: Annotated[list[str], NoDecode] = []  # telegram:<chat>[@lang], discord:…
-    daily_time: time = time(9, 0)
-    timezone: str = "UTC"  # IANA name; daily_time and summary_time are in it
+    # The older names (REELFACTORY_DAILY_CHANNELS, _DAILY_POST_TIME, _SCHEDULER_TIMEZONE) still
+    # work as aliases of the three below.
+    daily_destinations: Annotated[list[str], NoDecode] = Field(
+        default=[], validation_alias=_env("DAILY_DESTINATIONS", "DAILY_CHANNELS")
+    )  # telegram:<chat>[@lang], discord:…
+    daily_time: time = Field(
+        default=time(9, 0), validation_alias=_env("DAILY_TIME", "DAILY_POST_TIME")
+    )
+    # IANA name; daily_time and summary_time are in it
+    timezone: str = Field(default="UTC", validation_alias=_env("TIMEZONE", "SCHEDULER_TIMEZONE"))
     daily_count: int = Field(default=1, ge=1, le=10)  # reels per destination per day
     daily_repeat_days: int = Field(default=14, ge=0)
     trends_chain: Annotated[list[str], NoDecode] = ["wikipedia", "google_trends", "list"]
@@ -163,6 +174,11 @@ class Settings(_Section):
     # --- the scheduler's hands-off reels (issue 9, Studio.make): a cap on the reels system
     # owners start per UTC day, whatever the destinations and retries; None: no cap.
     daily_max_reels: int | None = Field(default=20, ge=0)
+
+    # --- operations (issue 9, part 5): log format, and the health/metrics port of serve
+    log_format: Literal["text", "json"] = "text"
+    http_port: int | None = Field(default=None, ge=0, le=65535)  # None: no HTTP endpoint
+    http_host: str = "0.0.0.0"  # all interfaces: in a container the probe comes from outside
 
     # --- dubbing a delivered reel (issue 11): how long ElevenLabs Dubbing may take, and how
     # often it is asked whether it is done; past the timeout the dub falls back to TTS.
@@ -239,7 +255,6 @@ class Settings(_Section):
         "fetch_allow_hosts",
         "admins",
         "admin_ids",
-        "daily_channels",
         mode="before",
     )
     @classmethod

@@ -26,6 +26,7 @@ from pipeline.alerts import Alerter, Cause, Kind
 from pipeline.delivery import Deliverer
 from pipeline.destinations import Destination, parse_destinations
 from pipeline.errors import ProviderError
+from pipeline.logs import job_context
 from pipeline.moderation import Refused
 from pipeline.ports import Trend
 from pipeline.studio import SYSTEM_OWNER, JobRecord, Made, Studio
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 TRENDS = "trends"
 # How many times the topics are asked for again when moderation refused some of them.
 MODERATION_ROUNDS = 4
+FRONT = "scheduler"
 
 
 def job_key(day: date, language: str, slot: int) -> str:
@@ -99,7 +101,11 @@ class DailyRun:
         return report
 
     async def run(self, day: date) -> DayReport:
-        """Make and post what ``day`` still lacks."""
+        """Make and post what ``day`` still lacks. Its log lines say ``front=scheduler``."""
+        with job_context(front=FRONT):
+            return await self._run(day)
+
+    async def _run(self, day: date) -> DayReport:
         report = DayReport(day)
         count = self.settings.daily_count
         for language, group in self.by_language().items():

@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,8 +30,18 @@ from pipeline.summary import build_summary, format_summary
 
 from .daily import DailyRun, DayReport
 
+
+class Health(Protocol):
+    """Where the scheduler says it runs (``bot.health.Health``)."""
+
+    def expect(self, name: str, *, reports_itself: bool = False) -> None: ...
+    def up(self, name: str) -> None: ...
+    def down(self, name: str, reason: str = "") -> None: ...
+
+
 logger = logging.getLogger(__name__)
 
+NAME = "scheduler"  # its part in bot.health
 GRACE = timedelta(hours=6)
 READY_TIMEOUT = 60.0
 CLEANUP_TIME = time(4, 30)
@@ -56,6 +67,7 @@ class Scheduler:
         chain: TrendChain | None = None,
         grace: timedelta = GRACE,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        health: Health | None = None,
     ) -> None:
         self.studio = studio
         self.settings = studio.app.settings
@@ -71,6 +83,10 @@ class Scheduler:
         self.runs: list[DayReport] = []
         self.running = False
         self.scheduler: AsyncIOScheduler | None = None
+        self.last_daily: datetime | None = None  # when the last daily run ended
+        self.health = health
+        if health is not None:
+            health.expect(NAME, reports_itself=True)
 
     async def run(self, stop: asyncio.Event) -> None:
         chain = self._chain or build_trend_chain(self.settings)
@@ -92,6 +108,8 @@ class Scheduler:
         scheduler.add_job(self.clean, self._cron(CLEANUP_TIME), id="cleanup", **common)
         scheduler.start()
         self.running = True
+        if self.health is not None:
+            self.health.up(NAME)
         try:
             if self.settings.daily_destinations:
                 due = last_due(self.clock(), self.settings.daily_time, self.tz)
@@ -101,6 +119,8 @@ class Scheduler:
             await stop.wait()
         finally:
             self.running = False
+            if self.health is not None:
+                self.health.down(NAME, "stopped")
             scheduler.shutdown(wait=False)
             for task in list(self._tasks):
                 task.cancel()
@@ -150,11 +170,13 @@ class Scheduler:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self.last_daily = self.clock()
                 logger.exception("scheduler: the daily run of %s failed", day)
                 if self.alerter is not None:
                     await self.alerter.report(Cause.of(Kind.DAILY, exc), message=str(exc))
                 return None
             self.runs.append(report)
+            self.last_daily = self.clock()
             return report
 
     async def send_summary(self) -> None:

@@ -1,4 +1,4 @@
-"""Groq: a script writer (Llama 4 Maverick in JSON mode) and an aligner (Whisper word times).
+"""Groq: a script writer (gpt-oss-120b in JSON mode) and an aligner (Whisper word times).
 
 The SDK's own retries are off (``max_retries=0``): every call runs once, under the adapter's
 ``policy``, which the chain applies. SDK failures become ``ProviderError`` here, at the boundary.
@@ -61,7 +61,7 @@ def system_prompt() -> str:
 
 
 class GroqScriptWriter:
-    """ScriptWriter: Llama 4 Maverick on Groq, JSON mode, one repair on an unusable answer.
+    """ScriptWriter: gpt-oss-120b on Groq, JSON mode, one repair on an unusable answer.
 
     Not grounded: Groq has no search tool here, so ``sources`` stay empty.
     """
@@ -99,6 +99,9 @@ class GroqScriptWriter:
                     {"role": "user", "content": user_prompt},
                 ],
                 response_format={"type": "json_object"},
+                # gpt-oss reasons before it answers: a little, and not sent back to us.
+                reasoning_effort="low",
+                include_reasoning=False,
                 temperature=_TEMPERATURE,
                 max_completion_tokens=_MAX_TOKENS,
             )
@@ -163,6 +166,21 @@ class GroqWhisperAligner:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+async def available_models(
+    api_key: str, *, base_url: str | None = None, timeout: float = 10.0
+) -> set[str]:
+    """The model ids the key may use now (``GET /openai/v1/models``); the SDK's own list of
+    model names is stale (it still has decommissioned ones)."""
+    async with AsyncGroq(
+        api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout
+    ) as client:
+        try:
+            listed = await client.models.list()
+        except (groq.GroqError, ValueError) as exc:
+            raise provider_error(exc) from exc
+    return {model.id for model in listed.data if getattr(model, "active", True) is not False}
 
 
 def provider_error(exc: Exception) -> ProviderError:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ..errors import ReelError
-from ..logs import setup_logging
+from ..logs import setup_logging_for
 from ..settings import Settings
 from . import doctor, dub, jobs, make, render
 from .common import console
@@ -39,8 +39,8 @@ def main(argv: Sequence[str] | None = None, *, extra: Sequence[Command] = ()) ->
     args = parser(extra).parse_args(argv)
     # Long-running commands (serve) log what they do; short ones only warnings.
     long_running = getattr(args, "long_running", False)
-    setup_logging(logging.INFO if args.verbose or long_running else logging.WARNING)
     settings = Settings()
+    setup_logging_for(settings, logging.INFO if args.verbose or long_running else logging.WARNING)
     try:
         code: int = asyncio.run(args.run(args, settings))
     except ReelError as exc:

@@ -1,11 +1,12 @@
-"""``reelfactory doctor``: which providers are configured, and whether each one answers."""
+"""``reelfactory doctor``: which providers, fronts, trend sources and daily destinations are
+configured and whether each one answers; whether the providers still serve our models; when
+the scheduled runs are next."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import time
-from dataclasses import dataclass
 
 import httpx
 from rich.table import Table
@@ -14,6 +15,8 @@ from ..errors import ReelError
 from ..providers import build
 from ..render import resolve_ffmpeg, run_ffmpeg
 from ..settings import Settings
+from . import checks as more
+from .checks import Check
 from .common import console
 
 DEFAULT_BASES = {
@@ -22,15 +25,6 @@ DEFAULT_BASES = {
     "elevenlabs": "https://api.elevenlabs.io",
     "google_search": "https://www.googleapis.com",
 }
-
-
-@dataclass(slots=True)
-class Check:
-    provider: str
-    used_for: str
-    configured: bool
-    reachable: bool | None = None
-    detail: str = ""
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -94,14 +88,26 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 if check.configured
             )
         )
-    checks = [*remote, *await _offline(settings), await _storage(settings)]
+        fronts = await more.fronts(settings, client)
+        destinations = await more.destinations(settings, client)
+    checks = [
+        *remote,
+        *await more.models(settings, args.timeout),
+        *await _offline(settings),
+        await _storage(settings),
+    ]
+    scheduled = [*await more.trend_sources(settings, args.timeout), *destinations]
     providers = build(settings)
     chains = providers.describe()
     await providers.aclose()
     console.print(_table(checks))
+    console.print(_table(fronts, "chat fronts"))
+    console.print(_table(scheduled, "daily reels: trend sources and destinations"))
     for stage, names in chains.items():
         console.print(f"[bold]{stage}[/] chain: {' -> '.join(names) or '(none)'}")
-    broken = [c for c in checks if c.configured and c.reachable is False]
+    for line in more.next_runs(settings):
+        console.print(line, highlight=False)
+    broken = [c for c in (*checks, *fronts, *scheduled) if c.configured and c.reachable is False]
     return 1 if broken else 0
 
 
@@ -123,8 +129,8 @@ async def _storage(settings: Settings) -> Check:
     return check
 
 
-def _table(checks: list[Check]) -> Table:
-    table = Table(title="providers")
+def _table(checks: list[Check], title: str = "providers") -> Table:
+    table = Table(title=title)
     for column in ("provider", "used for", "configured", "reachable", "detail"):
         table.add_column(column)
     for check in checks:
@@ -132,7 +138,7 @@ def _table(checks: list[Check]) -> Table:
         table.add_row(
             check.provider,
             check.used_for,
-            "yes" if check.configured else "[dim]no key[/]",
+            "yes" if check.configured else "[dim]no[/]",
             reachable,
             check.detail,
         )

@@ -9,6 +9,9 @@
 
 ``fake.latency`` (seconds before each answer, per kind) may be changed at any time.
 
+``GET /{version}/models`` lists ``fake.models`` (paged); generateContent on another id answers
+404 NOT_FOUND like the real API.
+
 Route: ``POST /{version}/models/{model}:generateContent`` (google-genai 3.4 sends ``v1``; any
 version is served). A request's kind comes from ``generationConfig.responseModalities``:
 ``AUDIO`` -> "tts", ``IMAGE`` -> "image", otherwise "text". Each kind has a FIFO of behaviours;
@@ -177,8 +180,22 @@ def draft(topic: str, *, language: str = "en", seconds: int = 60) -> dict[str, A
     }
 
 
+# What ``GET /{version}/models`` lists (``fake.models``); generateContent on any other id
+# answers 404 NOT_FOUND, as the Gemini API does for a model it retired or never had.
+MODELS = (
+    "gemini-3-flash-preview",
+    "gemini-3-pro-preview",
+    "gemini-2.5-flash",
+    "gemini-2.5-pro",
+    "gemini-2.5-flash-preview-tts",
+    "gemini-2.5-flash-image",
+)
+
+
 class FakeGemini:
     def __init__(self, *, latency: float | Mapping[str, float] = 0.0) -> None:
+        self.models = list(MODELS)
+        self.listed = 0  # GET /models requests served
         self.latency = (
             dict(latency) if isinstance(latency, Mapping) else dict.fromkeys(KINDS, latency)
         )
@@ -197,6 +214,7 @@ class FakeGemini:
     async def __aenter__(self) -> FakeGemini:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/{version}/models/{model:[^/:]+}:generateContent", self._handle)
+        app.router.add_get("/{version}/models", self._list)
         self._runner = web.AppRunner(app, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -210,11 +228,42 @@ class FakeGemini:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    async def _list(self, request: web.Request) -> web.Response:
+        """One page of ``pageSize`` models (``pageToken`` is the next index)."""
+        self.listed += 1
+        size = int(request.query.get("pageSize", "50"))
+        start = int(request.query.get("pageToken") or 0)
+        page = self.models[start : start + size]
+        body: dict[str, Any] = {
+            "models": [
+                {
+                    "name": f"models/{model}",
+                    "version": "001",
+                    "displayName": model,
+                    "inputTokenLimit": 1_048_576,
+                    "outputTokenLimit": 65_536,
+                    "supportedGenerationMethods": ["generateContent", "countTokens"],
+                }
+                for model in page
+            ]
+        }
+        if start + size < len(self.models):
+            body["nextPageToken"] = str(start + size)
+        return web.json_response(body)
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         kind = _kind(body)
         recorded = Recorded(kind, request.match_info["model"], request.path, body)
         self.requests.append(recorded)
+        if recorded.model not in self.models:
+            version = request.match_info["version"]
+            message = (
+                f"models/{recorded.model} is not found for API version {version}, or is not "
+                "supported for generateContent. Call ListModels to see the list of available "
+                "models and their supported methods."
+            )
+            return _error(Behaviour("status", code=404, message=message))
         queue = self._queues[kind]
         behaviour = queue.popleft() if queue else ok()
         if behaviour.action == "hang" or self.latency.get(kind, 0.0) > 0:

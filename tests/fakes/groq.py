@@ -14,6 +14,9 @@ Routes (both need ``Authorization: Bearer <anything>``, else 401):
   its message is a valid ``ScriptDraft`` in the language the prompt asks for ("Language: Russian
   (ru)"), in real sentences of that language (``tests.fakes.scripts``; all seven narration
   languages). Like Groq, JSON mode answers 400 unless a message says "json".
+- ``GET /openai/v1/models`` (route ``"models"``): the ids in ``fake.models``. A chat or
+  transcription for a retired id answers 400 ``model_decommissioned``, for another unknown
+  id 404 ``model_not_found``, as Groq does.
 - ``POST /openai/v1/audio/transcriptions`` (route ``"transcriptions"``): multipart upload of a
   WAV; answers ``verbose_json`` with ``words`` [{word, start, end}] (when asked for with
   ``timestamp_granularities[]=word``) and ``segments``, spread over the WAV's duration. The words
@@ -234,17 +237,31 @@ def mishear(words: list[str]) -> list[str]:
 LLAMA_GUARD = "meta-llama/llama-guard-4-12b"
 SAFEGUARD = "openai/gpt-oss-safeguard-20b"
 GUARD_MODELS = (LLAMA_GUARD, SAFEGUARD)
+# What the service has (GET /openai/v1/models), and what it retired, as of 2026-12.
 MODELS = (
     "openai/gpt-oss-120b",
     "openai/gpt-oss-20b",
-    "meta-llama/llama-4-maverick-17b-128e-instruct",
-    "whisper-large-v3-turbo",
+    "openai/gpt-oss-safeguard-20b",
+    "qwen/qwen3.6-27b",
     LLAMA_GUARD,
-    SAFEGUARD,
+    "whisper-large-v3",
+    "whisper-large-v3-turbo",
+)
+DECOMMISSIONED = (
+    "meta-llama/llama-4-maverick-17b-128e-instruct",
+    "moonshotai/kimi-k2-instruct-0905",
+    "meta-llama/llama-4-scout-17b-16e-instruct",
+    "llama-3.3-70b-versatile",
+    "llama-3.1-8b-instant",
 )
 
 
 class FakeGroq(FakeServer):
+    """``models``: the ids ``GET /openai/v1/models`` lists (route ``"models"``) and that chat
+    and transcriptions serve. A request for one of ``decommissioned`` answers 400
+    ``model_decommissioned``; for any other unknown id, 404 ``model_not_found`` (both in
+    Groq's words)."""
+
     def __init__(
         self, *, latency: float = 0.0, expected_text: str | None = None, mishear: bool = False
     ) -> None:
@@ -252,7 +269,8 @@ class FakeGroq(FakeServer):
         self.expected_text = expected_text
         self.mishear = mishear
         self.models: list[str] = list(MODELS)
-        self.gone: set[str] = set()
+        self.decommissioned = list(DECOMMISSIONED)
+        self.gone: set[str] = set()  # safety models this account lost (404 model_not_found)
         self.flagged: dict[str, tuple[str, ...]] = {"pipe bomb": ("S9",)}
         self.app.router.add_post("/openai/v1/chat/completions", self._chat)
         self.app.router.add_post("/openai/v1/audio/transcriptions", self._transcribe)
@@ -267,11 +285,20 @@ class FakeGroq(FakeServer):
             return self._error(behaviour, f"fake status {behaviour.code}", "fake_error")
         if behaviour.kind == "malformed":
             return self.respond('{"object": "list", "data": [{"id": ')
+        if behaviour.body is not None:
+            return self.respond(behaviour.body)
         data = [
-            {"id": model, "object": "model", "created": 1700000000, "owned_by": "fake",
-             "active": True, "context_window": 131072}
+            {
+                "id": model,
+                "object": "model",
+                "created": 1_700_000_000,
+                "owned_by": model.partition("/")[0] if "/" in model else "OpenAI",
+                "active": True,
+                "context_window": 131_072,
+                "public_apps": None,
+            }
             for model in self.models
-        ]  # fmt: skip
+        ]
         return self.respond({"object": "list", "data": data})
 
     async def _guard_chat(self, request: web.Request, payload: dict[str, Any]) -> web.Response:
@@ -306,6 +333,22 @@ class FakeGroq(FakeServer):
             )
         return self.respond(_completion(model, answer))
 
+    def _unknown_model(self, model: str) -> web.Response | None:
+        if model in self.models:
+            return None
+        if model in self.decommissioned:
+            message = (
+                f"The model `{model}` has been decommissioned and is no longer supported. "
+                "Please refer to https://console.groq.com/docs/deprecations for a "
+                "recommendation on which model to use instead."
+            )
+            code, status = "model_decommissioned", 400
+        else:
+            message = f"The model `{model}` does not exist or you do not have access to it."
+            code, status = "model_not_found", 404
+        body = {"error": {"message": message, "type": "invalid_request_error", "code": code}}
+        return self.respond(body, code=status)
+
     def _error(self, behaviour: Behaviour, message: str, kind: str) -> web.Response:
         body = {"error": {"message": message, "type": kind, "code": f"http_{behaviour.code}"}}
         return self.respond(body, code=behaviour.code, headers=self.retry_headers(behaviour))
@@ -326,6 +369,9 @@ class FakeGroq(FakeServer):
         guarded = await self._guard(request, "chat")
         if isinstance(guarded, web.Response):
             return guarded
+        unknown = self._unknown_model(str(payload.get("model", "")))
+        if unknown is not None:
+            return unknown
         messages = payload.get("messages", [])
         said = " ".join(str(m.get("content", "")) for m in messages)
         json_mode = (payload.get("response_format") or {}).get("type") == "json_object"
@@ -361,6 +407,9 @@ class FakeGroq(FakeServer):
         guarded = await self._guard(request, "transcriptions")
         if isinstance(guarded, web.Response):
             return guarded
+        unknown = self._unknown_model((form.get("model") or [""])[0])
+        if unknown is not None:
+            return unknown
         if guarded.kind == "malformed":
             return self.respond('{"text": "Octopuses have", "words": [{"word": "Oct')
         if guarded.body is not None:

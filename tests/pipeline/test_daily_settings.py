@@ -64,7 +64,7 @@ def test_read_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     [
         ("REELFACTORY_DAILY_DESTINATIONS", "whatsapp:1", "telegram or discord"),
         ("REELFACTORY_TIMEZONE", "Moon/Base", "not an IANA time zone"),
-        ("REELFACTORY_DAILY_TIME", "25:00", "daily_time"),
+        ("REELFACTORY_DAILY_TIME", "25:00", "REELFACTORY_DAILY_TIME"),  # the name to fix
         ("REELFACTORY_DAILY_COUNT", "0", "daily_count"),
         ("REELFACTORY_TRENDS_CHAIN", "wikipedia,reddit", "unknown trend sources"),
         ("REELFACTORY_GOOGLE_TRENDS_GEO", "USA", "not a country code"),
@@ -76,3 +76,31 @@ def test_bad_values_stop_start_up(
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError, match=message):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_the_older_names_still_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """REELFACTORY_DAILY_CHANNELS, _DAILY_POST_TIME and _SCHEDULER_TIMEZONE, from before the
+    daily reels, set the same fields as the current names."""
+    monkeypatch.setenv("REELFACTORY_DAILY_CHANNELS", "telegram:-1001234567890@es")
+    monkeypatch.setenv("REELFACTORY_DAILY_POST_TIME", "06:15")
+    monkeypatch.setenv("REELFACTORY_SCHEDULER_TIMEZONE", "Europe/Madrid")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.daily_destinations == ["telegram:-1001234567890@es"]
+    assert settings.daily_time == time(6, 15) and settings.timezone == "Europe/Madrid"
+    assert not hasattr(settings, "daily_channels") and not hasattr(settings, "daily_post_time")
+    # The current name wins over the older one; a bad older value is refused just the same.
+    monkeypatch.setenv("REELFACTORY_TIMEZONE", "Asia/Tokyo")
+    assert Settings(_env_file=None).timezone == "Asia/Tokyo"  # type: ignore[call-arg]
+    monkeypatch.delenv("REELFACTORY_TIMEZONE")
+    monkeypatch.setenv("REELFACTORY_SCHEDULER_TIMEZONE", "Moon/Base")
+    with pytest.raises(ValidationError, match="not an IANA time zone"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_fields_are_set_by_name_in_code() -> None:
+    channel = "discord:112233445566778899"
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, timezone="Asia/Tokyo", daily_time="07:00", daily_destinations=channel
+    )
+    assert settings.timezone == "Asia/Tokyo" and settings.daily_time == time(7, 0)
+    assert settings.daily_destinations == [channel]

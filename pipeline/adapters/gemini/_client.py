@@ -144,6 +144,24 @@ class GeminiAdapter:
         return response
 
 
+async def available_models(
+    api_key: str, *, base_url: str | None = None, timeout: float = 10.0
+) -> set[str]:
+    """The base model ids the key may use (``models.list``), without the ``models/``."""
+    shared = _SharedClient(api_key, base_url, timeout)
+    try:
+        aio = await shared.aio()
+        names: set[str] = set()
+        async for model in await aio.models.list(config={"page_size": 1000}):
+            if model.name:
+                names.add(model.name.removeprefix("models/"))
+        return names
+    except (genai_errors.APIError, TimeoutError, aiohttp.ClientError, ValueError) as exc:
+        raise translate(exc) from exc
+    finally:
+        await shared.close()
+
+
 def translate(exc: BaseException) -> ProviderError:
     """The SDK's failure as a ProviderError: retryable for 408/429/5xx, timeouts and dropped
     connections; not for other 4xx or a malformed answer."""

@@ -74,6 +74,7 @@ class FakeTelegram:
         self._files = itertools.count(1)
         self._user_files: dict[str, bytes] = {}  # file_id -> what a user sent
         self._runner: web.AppRunner | None = None
+        self.forbidden_chats: set[int] = set()  # getChat answers "chat not found"
 
     # --- lifetime
 
@@ -258,6 +259,16 @@ class FakeTelegram:
 
     async def _m_getme(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         return self.BOT
+
+    async def _m_getchat(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        """Any chat the bot is asked about: a channel for a negative id, else a private chat
+        (an id in ``forbidden_chats`` answers 400 "chat not found", as for a bot not in it)."""
+        chat_id = int(params["chat_id"])
+        if chat_id in self.forbidden_chats:
+            raise ApiError(400, "Bad Request: chat not found")
+        if chat_id < 0:
+            return {"id": chat_id, "type": "channel", "title": f"Channel {chat_id}"}
+        return {"id": chat_id, "type": "private", "first_name": "User"}
 
     async def _m_getupdates(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         offset = int(params.get("offset") or 0)
