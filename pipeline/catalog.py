@@ -93,6 +93,11 @@ GEMINI_IMAGE_MODEL = "gemini-2.5-flash-image"
 # its successor (a reasoning model: the adapter asks for little reasoning and none returned).
 GROQ_CHAT_MODEL = "openai/gpt-oss-120b"
 GROQ_WHISPER_MODEL = "whisper-large-v3-turbo"
+GROQ_TRANSLATE_MODEL = "openai/gpt-oss-120b"  # dubs: a script translated scene by scene
+# Safety models: Llama Guard 4 where the account still lists it, else its successor.
+GROQ_LLAMA_GUARD_MODEL = "meta-llama/llama-guard-4-12b"
+GROQ_SAFEGUARD_MODEL = "openai/gpt-oss-safeguard-20b"
+GEMINI_MODERATION_MODEL = "gemini-2.5-flash-lite"  # its safety feedback, when Groq has none
 # Ids the services retired, and what replaced them: said when one is still configured.
 RETIRED_MODELS: dict[str, str] = {
     "meta-llama/llama-4-maverick-17b-128e-instruct": "openai/gpt-oss-120b",

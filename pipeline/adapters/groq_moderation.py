@@ -25,6 +25,7 @@ from typing import Any
 import groq
 from groq import AsyncGroq
 
+from .. import catalog
 from ..errors import ProviderError
 from ..moderation import CATEGORIES, OTHER
 from ..ports import Verdict
@@ -34,8 +35,8 @@ from .groq import provider_error
 logger = logging.getLogger(__name__)
 
 PROVIDER = "groq"
-LLAMA_GUARD = "meta-llama/llama-guard-4-12b"
-SAFEGUARD = "openai/gpt-oss-safeguard-20b"
+LLAMA_GUARD = catalog.GROQ_LLAMA_GUARD_MODEL
+SAFEGUARD = catalog.GROQ_SAFEGUARD_MODEL
 PREFERENCE = (LLAMA_GUARD, SAFEGUARD)
 _GONE_CODES = frozenset({"model_not_found", "model_decommissioned"})
 _CODE = re.compile(r"^S(?:[1-9]|1[0-4])$")

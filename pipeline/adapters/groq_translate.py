@@ -16,7 +16,7 @@ from typing import Any
 import groq
 from groq import AsyncGroq
 
-from .. import language_id, translation
+from .. import catalog, language_id, translation
 from ..errors import ProviderError
 from ..resilience import Policy
 from .groq import PROVIDER, _message, provider_error
@@ -24,7 +24,7 @@ from .groq import PROVIDER, _message, provider_error
 logger = logging.getLogger(__name__)
 
 # Groq retired the Llama chat models in 2026; gpt-oss-120b is its production replacement.
-GROQ_TRANSLATE_MODEL = "openai/gpt-oss-120b"
+GROQ_TRANSLATE_MODEL = catalog.GROQ_TRANSLATE_MODEL
 _MAX_TOKENS = 400
 _TEMPERATURE = 0.3
 

@@ -186,6 +186,7 @@ MODELS = (
     "gemini-3-flash-preview",
     "gemini-3-pro-preview",
     "gemini-2.5-flash",
+    "gemini-2.5-flash-lite",
     "gemini-2.5-pro",
     "gemini-2.5-flash-preview-tts",
     "gemini-2.5-flash-image",

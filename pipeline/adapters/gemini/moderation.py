@@ -18,13 +18,14 @@ import aiohttp
 from google.genai import errors as genai_errors
 from google.genai import types
 
+from ... import catalog
 from ...moderation import OTHER
 from ...ports import Verdict
 from ._client import GeminiAdapter, translate
 
 logger = logging.getLogger(__name__)
 
-MODEL = "gemini-2.5-flash-lite"
+MODEL = catalog.GEMINI_MODERATION_MODEL
 _BLOCKING_FINISH = frozenset(
     {
         "SAFETY",
