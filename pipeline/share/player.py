@@ -4,8 +4,8 @@ Both kinds of page (one reel, a channel's reels) are a column of ``section.reel`
 screen with CSS scroll snapping. The script plays the reel in view (muted until the sound
 button is pressed: the autoplay rules of mobile browsers), pauses the others, toggles play and
 pause on a tap, and loads the next reel's video as the current one comes into view
-(IntersectionObserver). The Content-Security-Policy allows exactly these two inline blocks by
-their hashes (``digest``).
+(IntersectionObserver, half a screen ahead). The Content-Security-Policy allows exactly these
+two inline blocks by their hashes (``digest``).
 """
 
 from __future__ import annotations
@@ -62,11 +62,12 @@ x.querySelector('.sound').setAttribute('aria-pressed',String(!muted));}
   });
 }
 const ahead=new IntersectionObserver(es=>{for(const e of es){\
-if(e.isIntersecting){load(e.target);load(e.target.nextElementSibling);}}},\
-{rootMargin:'100% 0px'});
+if(e.isIntersecting)load(e.target);}},{root:document.querySelector('main'),\
+rootMargin:'0px 0px 50% 0px'});
 const shown=new IntersectionObserver(es=>{for(const e of es){\
 if(e.intersectionRatio>=0.6){document.body.dataset.current=e.target.id;play(e.target);}\
-else if(!vid(e.target).paused)vid(e.target).pause();}},{threshold:[0,0.6]});
+else if(!vid(e.target).paused)vid(e.target).pause();}},\
+{root:document.querySelector('main'),threshold:[0,0.6]});
 for(const r of reels){ahead.observe(r);shown.observe(r);}
 })();
 """

@@ -90,6 +90,9 @@ async def publish_job(
         ledger=UploadRepository(app.db),
         queries=JobQueries(app.db),
     ) as uploader:
+        for name in (THUMB, THUMB_SMALL):  # what settle sends before the reel
+            uploader.submit(name, work / name)
+        await uploader.settle()
         result: dict[str, Any] = {**await publish.finish(ctx, uploader), "width": 720}
     result["height"] = 1280
     await app.jobs.update(job.id, result=result)
