@@ -17,7 +17,8 @@ CSS = """\
 html,body{margin:0;height:100%;background:#000;color:#fff;\
 font:16px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 main{height:100vh;height:100dvh;overflow-y:auto;scroll-snap-type:y mandatory;\
-overscroll-behavior-y:contain}
+overscroll-behavior-y:contain;scrollbar-width:none}
+main::-webkit-scrollbar{display:none}
 .reel{position:relative;height:100vh;height:100dvh;scroll-snap-align:start;\
 scroll-snap-stop:always;display:flex;align-items:center;justify-content:center;overflow:hidden}
 .reel video{height:100%;max-width:100%;aspect-ratio:9/16;object-fit:contain;background:#000}
@@ -30,8 +31,9 @@ background:linear-gradient(transparent,rgba(0,0,0,.75));pointer-events:none}
 .sources li{display:inline;margin-right:.6em}
 .sound{position:absolute;right:14px;bottom:22px;width:50px;height:50px;border:0;\
 border-radius:50%;background:rgba(0,0,0,.55);color:#fff;font-size:22px;cursor:pointer}
-.sound::after{content:"\\1F50A"}
-.muted .sound::after{content:"\\1F507"}
+.sound::after{content:"\\266A"}
+.muted .sound::before{content:"";position:absolute;left:11px;right:11px;top:23px;height:3px;\
+background:#fff;box-shadow:0 0 0 1px rgba(0,0,0,.55);transform:rotate(-45deg)}
 .paused::before{content:"\\25B6";position:absolute;top:50%;left:50%;z-index:1;\
 transform:translate(-50%,-50%);font-size:64px;opacity:.8;pointer-events:none}
 """

@@ -7,6 +7,7 @@ Screenshots go to the test's tmp_path (phone-sized window)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -20,8 +21,11 @@ from pipeline.share import write_channel
 
 from .helpers import hostile_script, post_daily, publish_job
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+# CHROMIUM / CHROMEDRIVER in the environment point at other builds.
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = (
+    os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
+)
 MISSING = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).is_file()]
 FLAGS = [
     "--headless",
