@@ -58,17 +58,21 @@ class Published:
     reel: Path
     thumb: Path
     thumb_small: Path  # at most 320 px a side
-    url: str | None  # the public link, None for a local store
+    url: str | None  # the public link (the share page, else the video), None for a local store
     thumb_url: str | None
     width: int
     height: int
     duration: float
     bytes: int
     credit: str | None = None  # the user's own music track, as the caption credits it
+    video_url: str | None = None  # the public link of the MP4 itself
+    page_url: str | None = None  # the public share page (pipeline.share), when there is one
 
     @classmethod
     def of(cls, job_id: str, work: Path, result: Mapping[str, Any]) -> Published:
         reel = work / REEL
+        video_url = public_url(result.get("reel_url"))
+        page_url = public_url(result.get("page_url"))
         size = result.get("bytes")
         if not isinstance(size, int):
             size = reel.stat().st_size if reel.is_file() else 0
@@ -77,13 +81,15 @@ class Published:
             reel=reel,
             thumb=work / THUMB,
             thumb_small=work / THUMB_SMALL,
-            url=public_url(result.get("reel_url")),
+            url=page_url or video_url,
             thumb_url=public_url(result.get("thumb_url")),
             width=int(result.get("width") or 720),
             height=int(result.get("height") or 1280),
             duration=float(result.get("duration") or 0.0),
             bytes=size,
             credit=str(result["credit"]) if result.get("credit") else None,
+            video_url=video_url,
+            page_url=page_url,
         )
 
 

@@ -47,6 +47,7 @@ CONTENT_TYPES = {
     ".m4a": "audio/mp4",
     ".wav": "audio/wav",
     ".mp3": "audio/mpeg",
+    ".html": "text/html; charset=utf-8",
 }
 
 Progress = Callable[[int, int], Awaitable[None]]  # (confirmed, total)

@@ -29,6 +29,7 @@ from pipeline.errors import ProviderError
 from pipeline.logs import job_context
 from pipeline.moderation import Refused
 from pipeline.ports import Trend
+from pipeline.share import write_channel
 from pipeline.studio import SYSTEM_OWNER, JobRecord, Made, Studio
 from storage import DailyKey, DailyPostRepository
 
@@ -260,6 +261,7 @@ class DailyRun:
             if key.destination in made.posted:
                 await self.posts.mark_posted(key)
                 report.posted.append(_name(key))
+                await self._channel_page(key.destination)
                 continue
             error = made.failed[key.destination]
             await self._failed(key, language, error, report)
@@ -276,6 +278,20 @@ class DailyRun:
         failed_on = {destination.partition(":")[0] for destination in made.failed}
         for platform in {key.destination.partition(":")[0] for key in claimed} - failed_on:
             await self.alerter.recovered(Kind.DELIVERY, provider=platform)
+
+    async def _channel_page(self, destination: str) -> None:
+        """Rewrite the destination's share page; a failure there does not undo the post."""
+        try:
+            url = await write_channel(
+                self.app.runner.store,
+                self.app.db,
+                destination,
+                self.settings.data_dir / "pages",
+            )
+        except Exception as exc:
+            logger.warning("channel page of %s not written: %s", destination, exc)
+        else:
+            logger.info("channel page of %s: %s", destination, url)
 
     async def _failed(
         self, key: DailyKey, language: str, exc: BaseException, report: DayReport

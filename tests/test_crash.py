@@ -157,7 +157,9 @@ def killed_before_reel_upload(cli: Cli) -> list[str]:
     assert proc.returncode == -signal.SIGKILL
     assert ("render", "ok") in cli.sql("SELECT stage, outcome FROM stage_runs")
     uploaded = [key for (key,) in cli.sql("SELECT key FROM uploads")]
-    assert len(uploaded) == len(ASSETS) - 1 and not any(k.endswith("reel.mp4") for k in uploaded)
+    # Everything but the reel and its share page, which follow it.
+    assert len(uploaded) == len(ASSETS) - 2
+    assert not any(k.endswith(("reel.mp4", "index.html")) for k in uploaded)
     return ["publish"]
 
 
@@ -197,8 +199,8 @@ def test_a_killed_render_resumes_and_is_published_and_delivered_once(
     assert reel[4:8] == b"ftyp"
     ledger = dict(cli.sql("SELECT key, size FROM uploads"))
     assert ledger == objects
-    if crash is killed_before_reel_upload:  # the resume sent the reel and nothing else
-        assert set(ledger) - uploaded_before == {f"{prefix}/reel.mp4"}
+    if crash is killed_before_reel_upload:  # the resume sent the reel, its page, nothing else
+        assert set(ledger) - uploaded_before == {f"{prefix}/reel.mp4", f"{prefix}/index.html"}
 
     # Nothing is left to do: a second resume runs no stage and delivers nothing.
     runs = cli.sql("SELECT COUNT(*) FROM stage_runs")

@@ -206,6 +206,23 @@ class R2BlobStore:
                 CacheControl=CACHE_CONTROL,
             )
 
+    async def put_mutable(self, key: str, path: Path, content_type: str, *, max_age: int) -> None:
+        """A small object rewritten under the same key (a channel's share page): cached for
+        ``max_age`` seconds rather than for ever."""
+        _check_key(key)
+        client = await self._connect()
+        body = await asyncio.to_thread(path.read_bytes)
+        logger.debug("r2: put %s (%d bytes, %s, mutable)", key, len(body), content_type)
+        with _translated("put", key):
+            await client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ContentMD5=_content_md5(body),
+                ContentType=content_type,
+                CacheControl=f"public, max-age={max(int(max_age), 0)}",
+            )
+
     async def _holds(self, key: str, size: int, etag: str, content_type: str) -> bool:
         """Whether ``key`` already stores exactly this: then put has nothing to do."""
         wanted = ObjectInfo(

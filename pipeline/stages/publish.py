@@ -1,8 +1,10 @@
-"""Publish stage: every asset of a job is confirmed in the blob store; the reel goes last.
+"""Publish stage: every asset of a job is confirmed in the blob store; the reel goes last, its share
+page right after it.
 
 Most assets are already on their way when this stage starts (see ``pipeline.uploads``): it
 hands over whatever is missing, waits for all of them, and only then sends the reel, so the
-reel's link is never public while the rest of the job is not.
+reel's link is never public while the rest of the job is not. The share page
+(``pipeline.share``) links the reel and its thumbnail, so it goes up once they are in.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from datetime import datetime
 from pathlib import Path
 
 from ..artifacts import REEL, SCRIPT, SUBTITLES, THUMB, THUMB_SMALL
+from ..files import atomic_write
 from ..models import ImageCandidate
+from ..share import PAGE, reel_card, reel_page
 from ..uploads import CONTENT_TYPES, Uploader, content_type
-from . import music, voice
+from . import music, render, voice
 from .base import JobContext
 
 __all__ = ["CONTENT_TYPES", "REEL", "assets", "content_type", "finish", "job_prefix", "settle"]
@@ -48,7 +52,7 @@ def assets(ctx: JobContext, images: list[list[ImageCandidate]]) -> list[tuple[st
 async def settle(ctx: JobContext, uploader: Uploader, images: list[list[ImageCandidate]]) -> None:
     """Every asset but the reel confirmed in the store; stale objects of earlier runs gone."""
     *rest, _ = assets(ctx, images)
-    await uploader.prune([name for name, _ in assets(ctx, images)])
+    await uploader.prune([name for name, _ in assets(ctx, images)] + [PAGE])
     for name, path in rest:
         uploader.submit(name, path)
 
@@ -59,13 +63,27 @@ async def settle(ctx: JobContext, uploader: Uploader, images: list[list[ImageCan
 
 
 async def finish(ctx: JobContext, uploader: Uploader) -> dict[str, str]:
-    """Send the reel, then answer with the job's public links."""
+    """Send the reel, then its share page, then answer with the job's public links."""
     uploader.submit(REEL, ctx.path(REEL))
     await uploader.settle([REEL])
-    await ctx.report("upload", 1.0)
     store = uploader.store
+    facts = render.load(ctx) or {}
+    card = await reel_card(
+        store,
+        uploader.prefix,
+        ctx.job_id,
+        ctx.script,
+        page_key=uploader.key(PAGE),
+        width=int(facts.get("width") or 720),
+        height=int(facts.get("height") or 1280),
+    )
+    atomic_write(ctx.path(PAGE), reel_page(card))
+    uploader.submit(PAGE, ctx.path(PAGE))
+    await uploader.settle([PAGE])
+    await ctx.report("upload", 1.0)
     return {
         "prefix": uploader.prefix,
         "reel_url": await store.url(uploader.key(REEL)),
         "thumb_url": await store.url(uploader.key(THUMB)),
+        "page_url": await store.url(uploader.key(PAGE)),
     }

@@ -110,7 +110,7 @@ async def test_topic_to_reel(world: World, s3_server: S3Endpoint, tmp_path: Path
     assert (
         link
         and link.group(1).startswith(f"{PUBLIC}/reels/")
-        and link.group(1).endswith(f"/{job.id}/reel.mp4")
+        and link.group(1).endswith(f"/{job.id}/index.html")  # the share page
     )
 
     # Once, recorded, and the progress message was edited at most every 2 s.

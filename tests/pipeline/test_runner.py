@@ -46,6 +46,7 @@ ASSETS = [
     "sfx/sfx-transition.wav",
     "sfx/sfx-title_hit.wav",
     "reel.mp4",
+    "index.html",  # the share page, right after the reel
 ]
 
 
@@ -144,9 +145,11 @@ async def test_a_failed_upload_fails_publish_cleanly_and_a_retry_skips_finished_
         assert [key for key, _ in store.puts[before:]] == [
             f"{prefix}/images/1-0.jpg",
             f"{prefix}/reel.mp4",
+            f"{prefix}/index.html",
         ]
         assert sorted(store.objects) == sorted(f"{prefix}/{name}" for name in ASSETS)
         assert production.result["reel_url"] == f"https://cdn.test/{prefix}/reel.mp4"
+        assert production.result["page_url"] == f"https://cdn.test/{prefix}/index.html"
         stored = await app.jobs.get(job.id)
         assert stored is not None and stored.result == production.result
 

@@ -7,7 +7,9 @@ import signal
 
 import pytest
 
+from pipeline.share import channel_key
 from tests.fakes.groq import status
+from tests.pipeline.share.helpers import parse
 
 from .conftest import GROQ_KEY, Daily, two_scenes
 
@@ -28,6 +30,12 @@ async def test_posts_one_reel_per_destination_and_nothing_the_second_time(daily:
     assert len(drafts) == 1  # one render served both destinations
     assert "Comet Atlas" in str(drafts[0].json)  # the feed's top topic, with its context
     assert "brightened unexpectedly" in str(drafts[0].json)
+    # Each channel's share page lists the reel; its links resolve in the local store.
+    blobs = daily.tmp / "data" / "blobs"
+    for destination in (f"telegram:{-1001234567890}", f"discord:{daily.news.id}"):
+        page = blobs / channel_key(destination)
+        (video,) = parse(page.read_text()).named("video")
+        assert (page.parent / str(video["src"])).resolve().is_file(), destination
 
     code, output = await daily.run("daily", "--date", DAY)
     assert code == 0, output

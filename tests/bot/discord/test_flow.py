@@ -89,7 +89,10 @@ async def test_over_the_channel_limit_the_link_goes_alone(
         reel = await dc.wait_until(lambda: reel_message(world), timeout=60)
         assert not reel.attachments
         assert "above the 0 MB" in shown(reel.content)  # the reel is bigger than 1 KiB
-        link = re.search(r"\]\(<(https://cdn\.reels\.test/reels/[^>]+/reel\.mp4)>\)", reel.content)
+        # The link is the reel's share page (pipeline.share), which plays the video.
+        link = re.search(
+            r"\]\(<(https://cdn\.reels\.test/reels/[^>]+/index\.html)>\)", reel.content
+        )
         assert link is not None, reel.content
 
 
