@@ -279,6 +279,7 @@ class Runner:
                         subs,
                         self.queue,
                     )
+                    run.provider = f"ffmpeg:{facts.get('encoder', 'libx264')}"
             uploader.submit(THUMB, ctx.path(THUMB))
             uploader.submit(THUMB_SMALL, ctx.path(THUMB_SMALL))
             async with self.record(ctx.job_id, "publish", timings) as run:

@@ -164,6 +164,14 @@ class Settings(_Section):
     # owners start per UTC day, whatever the destinations and retries; None: no cap.
     daily_max_reels: int | None = Field(default=20, ge=0)
 
+    # --- the video encoder (issue 10, pipeline.render.encoders): auto probes the ffmpeg's
+    # hardware H.264 encoders once and takes one only after a test encode; any failure
+    # falls back to libx264.
+    encoder: Literal[
+        "auto", "libx264", "h264_nvenc", "h264_vaapi", "h264_qsv", "h264_videotoolbox"
+    ] = "auto"
+    vaapi_device: str = "/dev/dri/renderD128"
+
     @field_validator("daily_destinations", "trends_chain", mode="before")
     @classmethod
     def _split_daily_lists(cls, value: object) -> object:
