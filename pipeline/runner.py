@@ -124,6 +124,8 @@ class Runner:
         self.providers = providers
         self.store = store
         self.queue = queue
+        # Jobs being prepared in this process (``prepare``): ``exclusive`` waits for them.
+        self._preparing: dict[str, asyncio.Event] = {}
 
     async def _job(self, job_id: str) -> JobRecord:
         job = await self.jobs.get(job_id)
@@ -158,6 +160,8 @@ class Runner:
         if job_id in held:
             yield
             return
+        while (preparing := self._preparing.get(job_id)) is not None:
+            await preparing.wait()  # this process's own preparation: it ends by itself
         job = await self._job(job_id)
         descriptor = try_lock(Path(job.work_dir))
         if descriptor is None:
@@ -258,16 +262,7 @@ class Runner:
                 self._voice_and_music(ctx, finished, fresh, timings, uploader),
                 self._images(ctx, finished, fresh, timings, uploader, per_scene),
             )
-            subs = ctx.path(SUBTITLES)
-            if "subtitles" not in finished or "voice" in fresh or not subs.is_file():
-                await uploader.forget(SUBTITLES)
-                async with self.record(ctx.job_id, "subtitles", timings) as run:
-                    run.provider = "ass"
-                    await ctx.report("subtitles", 0.0)
-                    await asyncio.to_thread(
-                        subtitles_stage.write_ass, subs, voiceover.words, ctx.style
-                    )
-                fresh.add("subtitles")
+            subs = await self._subtitles(ctx, voiceover, finished, fresh, timings, uploader)
             uploader.submit(SUBTITLES, subs)
             facts = None if "render" not in finished or fresh else render_stage.load(ctx)
             if facts is None:
@@ -284,6 +279,7 @@ class Runner:
                         subs,
                         self.queue,
                     )
+                    run.provider = f"ffmpeg:{facts.get('encoder', 'libx264')}"
             uploader.submit(THUMB, ctx.path(THUMB))
             uploader.submit(THUMB_SMALL, ctx.path(THUMB_SMALL))
             async with self.record(ctx.job_id, "publish", timings) as run:
@@ -297,25 +293,76 @@ class Runner:
         await ctx.report(Stage.DONE, 1.0)
         return Production(ctx.job_id, ctx.work, result, timings)
 
+    async def prepare(self, job_id: str) -> None:
+        """The voice, its music and subtitles of an approved script, before a render is asked
+        for: the same recorded stage runs ``produce`` finds finished later. Holds the job
+        meanwhile: ``exclusive`` in this process waits for it to end, another process gets
+        JobBusy. Nothing is uploaded yet: ``produce`` sends what it
+        finds."""
+        async with self.exclusive(job_id):
+            done = self._preparing[job_id] = asyncio.Event()
+            try:
+                await self._prepare(job_id)
+            finally:
+                del self._preparing[job_id]
+                done.set()
+
+    async def _prepare(self, job_id: str) -> None:
+        ctx = await self.context(job_id)
+        ctx.work.mkdir(parents=True, exist_ok=True)
+        timings: list[StageTiming] = []
+        finished = await self.runs.finished_stages(job_id)
+        fresh: set[str] = set()
+        voiceover = await self._voice_and_music(ctx, finished, fresh, timings, None)
+        await self._subtitles(ctx, voiceover, finished, fresh, timings, None)
+        logger.info(
+            "job %s: prepared before the render: %s",
+            job_id,
+            ", ".join(t.stage for t in timings) or "nothing left to do",
+        )
+
+    async def _subtitles(
+        self,
+        ctx: JobContext,
+        voiceover: Voiceover,
+        finished: set[str],
+        fresh: set[str],
+        timings: list[StageTiming],
+        uploader: Uploader | None,
+    ) -> Path:
+        subs = ctx.path(SUBTITLES)
+        if "subtitles" not in finished or "voice" in fresh or not subs.is_file():
+            if uploader is not None:
+                await uploader.forget(SUBTITLES)
+            async with self.record(ctx.job_id, "subtitles", timings) as run:
+                run.provider = "ass"
+                await ctx.report("subtitles", 0.0)
+                await asyncio.to_thread(subtitles_stage.write_ass, subs, voiceover.words, ctx.style)
+            fresh.add("subtitles")
+        return subs
+
     async def _voice(
         self,
         ctx: JobContext,
         finished: set[str],
         fresh: set[str],
         timings: list[StageTiming],
-        uploader: Uploader,
+        uploader: Uploader | None,
     ) -> Voiceover:
         audio = voice_stage.audio_path(ctx)
         if "voice" in finished and (loaded := voice_stage.load(ctx)) is not None:
-            uploader.submit(audio.name, audio)
+            if uploader is not None:
+                uploader.submit(audio.name, audio)
             return loaded
-        await uploader.forget(audio.name)
+        if uploader is not None:
+            await uploader.forget(audio.name)
         async with self.record(ctx.job_id, "voice", timings) as run:
             served = await voice_stage.run(ctx, self.providers.synths, self.providers.aligners)
             run.provider, run.attempts = served.provider, served.attempts
             failpoint("voice")
         fresh.add("voice")
-        uploader.submit(audio.name, audio)
+        if uploader is not None:
+            uploader.submit(audio.name, audio)
         return served.value
 
     async def _voice_and_music(
@@ -324,13 +371,14 @@ class Runner:
         finished: set[str],
         fresh: set[str],
         timings: list[StageTiming],
-        uploader: Uploader,
+        uploader: Uploader | None,
     ) -> Voiceover:
         """The voice, then the music for its length, while the images are still coming."""
         voiceover = await self._voice(ctx, finished, fresh, timings, uploader)
         soundtrack = music_stage.load(ctx)
         if "music" not in finished or "voice" in fresh or soundtrack is None:
-            await uploader.forget(music_stage.MUSIC, music_stage.SFX_FOLDER)
+            if uploader is not None:
+                await uploader.forget(music_stage.MUSIC, music_stage.SFX_FOLDER)
             async with self.record(ctx.job_id, "music", timings) as run:
                 soundtrack = await music_stage.run(
                     ctx,
@@ -340,8 +388,9 @@ class Runner:
                 )
                 run.provider = soundtrack.music_provider or "none"
             fresh.add("music")
-        for name, path in music_stage.assets(soundtrack):
-            uploader.submit(name, path)
+        if uploader is not None:
+            for name, path in music_stage.assets(soundtrack):
+                uploader.submit(name, path)
         return voiceover
 
     async def _images(

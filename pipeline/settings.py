@@ -207,6 +207,14 @@ class Settings(_Section):
 
         return sorted(parse_block(value), key=lambda code: int(code[1:]))
 
+    # --- the video encoder (issue 10, pipeline.render.encoders): auto probes the ffmpeg's
+    # hardware H.264 encoders once and takes one only after a test encode; any failure
+    # falls back to libx264.
+    encoder: Literal[
+        "auto", "libx264", "h264_nvenc", "h264_vaapi", "h264_qsv", "h264_videotoolbox"
+    ] = "auto"
+    vaapi_device: str = "/dev/dri/renderD128"
+
     @field_validator("daily_destinations", "trends_chain", mode="before")
     @classmethod
     def _split_daily_lists(cls, value: object) -> object:

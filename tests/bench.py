@@ -301,13 +301,18 @@ def bench_bot(presses: int = 60) -> dict[str, object]:
 
 
 def bench_discord() -> dict[str, object]:
-    """The Discord front's steps, from /reel to the video, with slow provider fakes."""
+    """The Discord front's steps, from /reel to the video, with slow provider fakes: once
+    with presses as fast as the bot answers, once with 12 s spent on the picture review (the
+    voice and the alternates are prepared meanwhile, issue 10)."""
     from pipeline.settings import Settings
     from tests.bot.discord.latency import measure, report
 
-    with tempfile.TemporaryDirectory(prefix="reelbench-discord-") as folder:
-        settings = Settings(_env_file=None, data_dir=Path(folder))  # type: ignore[call-arg]
-        return report(asyncio.run(measure(settings)))
+    figures: dict[str, object] = {}
+    for name, review in (("immediate", 0.0), ("review_12s", 12.0)):
+        with tempfile.TemporaryDirectory(prefix="reelbench-discord-") as folder:
+            settings = Settings(_env_file=None, data_dir=Path(folder))  # type: ignore[call-arg]
+            figures[name] = report(asyncio.run(measure(settings, review=review)))
+    return figures
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """Rendering reels with ffmpeg: timeline, stills, loudness, the one-graph encode, probing."""
 
+from pipeline.render import encoders
 from pipeline.render.audio import LoudnessReport, measure_loudness
 from pipeline.render.ffmpeg import resolve_ffmpeg, run_ffmpeg
 from pipeline.render.graph import build_filter_graph, build_render_args, video_maxrate
@@ -21,6 +22,7 @@ __all__ = [
     "build_filter_graph",
     "build_render_args",
     "count_frames",
+    "encoders",
     "measure_loudness",
     "plan_cuts",
     "place_bed",

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pipeline.models import RenderSpec
 from pipeline.render.audio import AUDIO_BUDGET, aac_args
+from pipeline.render.encoders import SOFTWARE, device_args, graph_tail, video_args
 from pipeline.render.ffmpeg import escape_filter_path, file_url
 from pipeline.render.mix import Bed, audio_graph
 from pipeline.render.narration import INITIAL_CEILING_DB
@@ -76,7 +77,9 @@ def _scene_chain(index: int, motion: Motion, fps: int) -> str:
     )
 
 
-def build_filter_graph(spec: RenderSpec, motions: list[Motion], *, fonts_dir: Path) -> str:
+def build_filter_graph(
+    spec: RenderSpec, motions: list[Motion], *, fonts_dir: Path, encoder: str = SOFTWARE
+) -> str:
     scenes = [_scene_chain(i, motion, spec.fps) for i, motion in enumerate(motions)]
     labels = "".join(f"[scene{i}]" for i in range(len(motions)))
     subtitles = (
@@ -90,7 +93,7 @@ def build_filter_graph(spec: RenderSpec, motions: list[Motion], *, fonts_dir: Pa
         # 4:4:4 -> 4:2:0 only resamples chroma: the matrix and range are already final.
         "scale=flags=bilinear,format=yuv420p,"
         f"setparams={_COLOUR_TAGS},"
-        f"{subtitles}[video]"
+        f"{subtitles}{graph_tail(encoder)}[video]"
     )
     return ";\n".join([*scenes, tail])
 
@@ -122,6 +125,8 @@ def build_render_args(
     crf: int = 23,
     bed: Bed | None = None,
     ceiling_db: float = INITIAL_CEILING_DB,
+    encoder: str = SOFTWARE,
+    vaapi_device: str = "",
 ) -> list[str]:
     """ffmpeg arguments (without the program name) rendering ``spec`` to ``spec.out_path``.
 
@@ -141,7 +146,7 @@ def build_render_args(
         inputs += ["-f", "image2", "-pattern_type", "none", "-i", file_url(motion.still)]
     audio_index = len(motions)
     inputs += ["-i", file_url(spec.audio_path)]
-    graph = build_filter_graph(spec, motions, fonts_dir=fonts_dir)
+    graph = build_filter_graph(spec, motions, fonts_dir=fonts_dir, encoder=encoder)
     logger.debug("render graph, maxrate %d:\n%s", maxrate, graph)
     if bed is None:
         audio = ["-map", f"{audio_index}:a:0", "-filter:a", audio_filter]
@@ -150,30 +155,24 @@ def build_render_args(
         mixing = audio_graph(audio_index, audio_filter, bed, ceiling_db)
         logger.debug("audio graph:\n%s", mixing)
         audio = ["-filter_complex", mixing, "-map", "[mix]"]
+    codec = video_args(
+        encoder,
+        preset=preset,
+        crf=crf,
+        maxrate=maxrate,
+        bufsize=bufsize,
+        x264_params=_x264_params(preset),
+    )
     return [
         "-y",
+        *device_args(encoder, vaapi_device),
         *inputs,
         "-filter_complex",
         graph,
         "-map",
         "[video]",
         *audio,
-        "-c:v",
-        "libx264",
-        "-preset",
-        preset,
-        "-crf",
-        str(crf),
-        "-maxrate",
-        str(maxrate),
-        "-bufsize",
-        str(bufsize),
-        "-x264-params",
-        _x264_params(preset),
-        "-profile:v",
-        "high",
-        "-pix_fmt",
-        "yuv420p",
+        *codec,
         # The graph's setparams is what x264 writes; these repeat it for the muxer.
         "-colorspace",
         "bt709",

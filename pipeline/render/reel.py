@@ -20,6 +20,7 @@ from pipeline.artifacts import THUMB
 from pipeline.concurrency import both
 from pipeline.errors import RenderError
 from pipeline.models import RenderSpec
+from pipeline.render.encoders import SOFTWARE
 from pipeline.render.ffmpeg import file_url, run_ffmpeg
 from pipeline.render.graph import build_render_args
 from pipeline.render.mix import place_bed
@@ -51,6 +52,7 @@ class RenderResult:
     frames: int
     size_bytes: int
     seconds: float
+    encoder: str = SOFTWARE
 
 
 def _validate(spec: RenderSpec, fonts_dir: Path) -> None:
@@ -179,6 +181,8 @@ async def _render(
     fonts_dir: Path,
     preset: str,
     crf: int,
+    encoder: str,
+    vaapi_device: str,
     on_progress: Callable[[float], Awaitable[None]] | None,
 ) -> MediaInfo:
     """Everything that writes into ``work``; returns the probe of the finished reel."""
@@ -207,6 +211,8 @@ async def _render(
         crf=crf,
         bed=bed,
         ceiling_db=voice.ceiling_db,
+        encoder=encoder,
+        vaapi_device=vaapi_device,
     )
     await run_ffmpeg(
         _spill_graph(args, work),
@@ -230,6 +236,8 @@ async def render_reel(
     timeout: float,
     preset: str = "veryfast",
     crf: int = 23,
+    encoder: str = SOFTWARE,
+    vaapi_device: str = "",
     on_progress: Callable[[float], Awaitable[None]] | None = None,
 ) -> RenderResult:
     """Render ``spec`` to ``spec.out_path`` and ``thumb.jpg`` beside it, within ``timeout`` s.
@@ -258,6 +266,8 @@ async def render_reel(
                 fonts_dir=fonts_dir,
                 preset=preset,
                 crf=crf,
+                encoder=encoder,
+                vaapi_device=vaapi_device,
                 on_progress=on_progress,
             )
         os.replace(work / out.name, out)
@@ -275,6 +285,7 @@ async def render_reel(
         frames=spec.total_frames,
         size_bytes=out.stat().st_size,
         seconds=time.monotonic() - timings.started,
+        encoder=encoder,
     )
     logger.info(
         "rendered %s: %d frames, %.1f MB in %.1f s (stills %.2f s beside loudness %.2f s, "

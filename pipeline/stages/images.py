@@ -70,9 +70,44 @@ async def run(
 
     await ctx.report("images", 0.0)
     per_scene = list(await asyncio.gather(*(one(i) for i in range(total))))
-    write_json(ctx.path(IMAGES_JSON), [[c.model_dump(mode="json") for c in s] for s in per_scene])
+    save(ctx, per_scene)
     providers = sorted({c.provider for scene in per_scene for c in scene})
     return per_scene, "+".join(providers)
+
+
+async def more(
+    ctx: JobContext,
+    sources: Sequence[ImageSource],
+    scene: int,
+    have: list[ImageCandidate],
+    count: int = CANDIDATES_PER_SCENE,
+) -> list[ImageCandidate]:
+    """Scene ``scene``'s candidates topped up to ``count``: ``have`` (already shown) first,
+    in their order, then more from the chain. A source that gave some of ``have`` is asked
+    again for those plus the rest: it answers the same search the same way (its search and
+    downloads are cached), so what it gave before comes back first and is dropped by path."""
+    found = list(have)
+    out_dir = ctx.path("images")
+    for source in sources:
+        if len(found) >= count:
+            break
+        known = {candidate.path for candidate in found}
+        given = sum(1 for candidate in found if candidate.provider == source.name)
+        wanted = count - len(found) + given
+        try:
+            extra, _ = await attempt(
+                source, partial(source.candidates, ctx.script, scene, wanted, out_dir)
+            )
+        except ProviderError as exc:
+            logger.warning("images: %s failed for scene %d: %s", source.name, scene, exc)
+            continue
+        found += [c for c in extra if c.path not in known][: count - len(found)]
+    return found
+
+
+def save(ctx: JobContext, candidates: list[list[ImageCandidate]]) -> None:
+    """Write the candidates where ``load`` finds them (atomically)."""
+    write_json(ctx.path(IMAGES_JSON), [[c.model_dump(mode="json") for c in s] for s in candidates])
 
 
 async def _user_media(

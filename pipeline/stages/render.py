@@ -4,19 +4,23 @@ the render queue; the music stage's bed (if any) mixed under the voice."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from ..artifacts import REEL, RENDER_JSON, THUMB, THUMB_SMALL
+from ..errors import RenderError
 from ..files import atomic_write
 from ..models import RenderSpec, Stage, Voiceover
 from ..queue import RenderQueue
-from ..render import plan_cuts, render_reel, resolve_ffmpeg
+from ..render import RenderResult, encoders, plan_cuts, render_reel, resolve_ffmpeg
 from . import music
 from .base import JobContext, read_json, write_json
 from .subtitles import FONTS_DIR
+
+logger = logging.getLogger(__name__)
 
 SMALL_SIDE = 320  # Telegram's limit for a video's preview; fine everywhere else
 
@@ -67,17 +71,39 @@ async def run(
     async def on_progress(fraction: float) -> None:
         await ctx.report("render", fraction)
 
-    async with queue.slot(ctx.job_id, on_position):
-        await ctx.report("render", 0.0)
-        result = await render_reel(
+    binary = resolve_ffmpeg(ctx.settings.ffmpeg_binary)
+    settings = ctx.settings
+    choice = await encoders.choose(
+        settings.encoder, binary=binary, vaapi_device=settings.vaapi_device
+    )
+
+    async def render(encoder: str) -> RenderResult:
+        return await render_reel(
             spec,
-            binary=resolve_ffmpeg(ctx.settings.ffmpeg_binary),
+            binary=binary,
             fonts_dir=FONTS_DIR,
-            timeout=ctx.settings.render_timeout,
-            preset=ctx.settings.x264_preset,
-            crf=ctx.settings.x264_crf,
+            timeout=settings.render_timeout,
+            preset=settings.x264_preset,
+            crf=settings.x264_crf,
+            encoder=encoder,
+            vaapi_device=settings.vaapi_device,
             on_progress=on_progress,
         )
+
+    async with queue.slot(ctx.job_id, on_position):
+        await ctx.report("render", 0.0)
+        try:
+            result = await render(choice.encoder)
+        except RenderError as exc:
+            if choice.encoder == encoders.SOFTWARE:
+                raise
+            # Passed its test encode, failed the real one: libx264 renders, and the next
+            # render probes again.
+            logger.warning(
+                "job %s: %s failed, rendering with libx264: %s", ctx.job_id, choice.encoder, exc
+            )
+            encoders.forget(choice.encoder)
+            result = await render(encoders.SOFTWARE)
         # Inside the slot, so the render's stage run ends before the next render begins.
         await asyncio.to_thread(small_thumbnail, result.thumb, ctx.path(THUMB_SMALL))
         facts = {
@@ -85,6 +111,7 @@ async def run(
             "height": result.height,
             "duration": round(result.duration, 3),
             "bytes": result.size_bytes,
+            "encoder": result.encoder,
         }
         write_json(ctx.path(RENDER_JSON), facts)
     return facts

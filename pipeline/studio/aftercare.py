@@ -12,8 +12,11 @@ from storage.jobs_queries import JobQueries
 
 from ..delivery import Deliverer
 from ..errors import WrongStep
+from ..models import JobState
 from ..resume import resume_jobs
+from ..stages.images import CANDIDATES_PER_SCENE
 from .music import keep_track, reviewing
+from .preparing import Preparations
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
@@ -28,6 +31,7 @@ class Aftercare:
     app: App
     settings: Settings
     _queries: JobQueries
+    preparations: Preparations
 
     if TYPE_CHECKING:
 
@@ -56,6 +60,9 @@ class Aftercare:
                 keep_track, job, self.script_of(job), filename, data, self.settings.fetch_max_bytes
             )
             await self.app.jobs.update(job_id, script=script.model_dump(mode="json"))
+            if job.state == JobState.IMAGES_REVIEW:
+                # The voice was prepared with the earlier choice of music.
+                self.preparations.redo_music(await self.app.runner.context(job_id))
             return await self.job(job_id)
 
     async def note_destination(self, job_id: str, **facts: str | int) -> None:
@@ -67,5 +74,7 @@ class Aftercare:
         return await self._queries.deliver_to(job_id) or {}
 
     async def resume(self, deliverers: Mapping[str, Deliverer]) -> list[str]:
-        """Finish the jobs a stopped process left rendering; see ``pipeline.resume``."""
+        """Finish the jobs a stopped process left rendering (see ``pipeline.resume``), and
+        restart the background work of those under review (``pipeline.studio.preparing``)."""
+        await self.preparations.resume(CANDIDATES_PER_SCENE, deliverers)
         return await resume_jobs(self.app, deliverers)

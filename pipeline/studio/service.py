@@ -54,6 +54,7 @@ from .making import Making
 from .moderating import moderation_for
 from .music import with_preference
 from .preferences import Preferences, checked, voice_options
+from .preparing import Preparations
 from .sheet import render_sheet
 from .stats import Stats, build_stats
 
@@ -121,6 +122,10 @@ class Studio(Aftercare, Making, Dubbing):
         self._working: dict[str, str] = {}
         self._render_usage: dict[str, int] = {}
         self.moderation = moderation_for(app, clock)
+        # Voice and alternates, started at approval (see pipeline.studio.preparing).
+        self.preparations = Preparations(app)
+        # Stopped when the app closes, before its providers and database.
+        app.providers.closers.push_async_callback(self.preparations.aclose)
 
     # --- who and what -------------------------------------------------------------------
 
@@ -259,29 +264,50 @@ class Studio(Aftercare, Making, Dubbing):
             job = await self.authorize(owner, job_id, "cancel")
             if not await self.app.jobs.set_state(job_id, JobState.CANCELLED, expect=job.state):
                 raise StaleJob(f"job {job_id} changed state")
+            await self.preparations.stop(job_id)
             return await self.job(job_id)
 
     # --- images -------------------------------------------------------------------------
 
     async def approve(self, owner: str, job_id: str) -> JobRecord:
-        """Gather image candidates for every scene; the job waits in images_review."""
+        """One image candidate for every scene; the job waits in images_review. The voice
+        starts beside the search, the other candidates keep coming after it (see
+        pipeline.studio.preparing)."""
         async with self._lock(job_id):
             job = await self.authorize(owner, job_id, "approve")
             runner, providers = self.app.runner, self.app.providers
             ctx = await runner.context(job_id)
             ctx.work.mkdir(parents=True, exist_ok=True)
+            prepare = self.preparations
             with self._busy(job_id, "approve"):
-                async with runner.record(job_id, "images", []) as run:
-                    candidates, run.provider = await images_stage.run(
-                        ctx, providers.images, count=CANDIDATES, fetch_media=providers.fetch_media
-                    )
-            await self.app.jobs.update(job_id, selection={"scenes": [0] * len(candidates)})
-            if not await self.app.jobs.set_state(job_id, JobState.IMAGES_REVIEW, expect=job.state):
-                raise StaleJob(f"job {job_id} changed state")
+                prepare.forget_voice(ctx)
+                prepare.start_voice(job_id)
+                try:
+                    async with runner.record(job_id, "images", []) as run:
+                        candidates, run.provider = await images_stage.run(
+                            ctx, providers.images, count=1, fetch_media=providers.fetch_media
+                        )
+                    await self.app.jobs.update(job_id, selection={"scenes": [0] * len(candidates)})
+                    if not await self.app.jobs.set_state(
+                        job_id, JobState.IMAGES_REVIEW, expect=job.state
+                    ):
+                        raise StaleJob(f"job {job_id} changed state")
+                except BaseException:
+                    await asyncio.shield(prepare.stop(job_id))
+                    raise
+            prepare.start_alternates(ctx, candidates, providers.images, CANDIDATES)
             return await self.job(job_id)
 
+    def alternates_pending(self, job_id: str, scene: int) -> bool:
+        """Whether a swap of scene ``scene`` (1-based) will wait for its pictures to arrive:
+        a front says so before it waits."""
+        return self.preparations.pending(job_id, scene - 1)
+
     async def swap(self, owner: str, job_id: str, scene: int) -> Swapped:
-        """Show scene ``scene``'s next candidate (cycling)."""
+        """Show scene ``scene``'s next candidate (cycling), once the scene's alternates are in
+        (only that scene's are waited for, outside the job's lock: a cancel goes on)."""
+        await self.authorize(owner, job_id, "swap")
+        await self.preparations.arrived(job_id, scene - 1)
         async with self._lock(job_id):
             job = await self.authorize(owner, job_id, "swap")
             candidates = await self._candidates(job)
@@ -321,6 +347,7 @@ class Studio(Aftercare, Making, Dubbing):
         see pipeline.resume). A failure gives the render back to the user's quota."""
         usage = self._render_usage.pop(job_id, None)
         try:
+            await self.preparations.settle(job_id)
             return await produce_and_deliver(
                 self.app, job_id, deliverer, progress, candidates=CANDIDATES
             )

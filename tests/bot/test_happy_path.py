@@ -68,6 +68,9 @@ async def test_topic_to_reel(world: World, s3_server: S3Endpoint, tmp_path: Path
         )
         assert not tg.buttons(tg.messages[(ALICE.id, message["message_id"])])
 
+        # The sheet came with one picture per scene; the others followed in the background.
+        (reviewed,) = await front.studio.app.jobs.in_states(JobState.IMAGES_REVIEW)
+        await front.studio.preparations.ready(reviewed.id)
         answer, swapped = await world.pressed(ALICE, sheet_message, "Swap 2", "editMessageMedia")
         assert answer.params["text"] == "Scene 2: picture 2 of 3"
         assert swapped.files["media"].data != sheet.files["photo"].data

@@ -254,6 +254,8 @@ class Review(commands.Cog):
         owner = owner_of(interaction.user)
         await self.studio.authorize(owner, job_id, "swap")
         await interaction.response.defer()
+        if self.studio.alternates_pending(job_id, scene):
+            await reply(interaction, MARKDOWN.escape(t("swap.waiting", scene=scene)))
         swapped = await self.studio.swap(owner, job_id, scene)
         # Quick swaps may overlap: each edit shows the job as it is when the edit is made.
         async with self.bot.locks.hold(f"sheet:{job_id}"):

@@ -29,10 +29,17 @@ async def swap(
     owner: str,
     locks: KeyedLocks,
 ) -> None:
-    swapped = await studio.swap(owner, callback_data.job, callback_data.scene)
-    await query.answer(
-        t("swap.done", scene=swapped.scene, choice=swapped.choice, options=swapped.options)
-    )
+    job_id, scene = callback_data.job, callback_data.scene
+    waiting = studio.alternates_pending(job_id, scene)
+    if waiting:
+        # Said at once, before the wait for this scene's pictures (checked first).
+        await studio.authorize(owner, job_id, "swap")
+        await query.answer(t("swap.waiting", scene=scene))
+    swapped = await studio.swap(owner, job_id, scene)
+    if not waiting:
+        await query.answer(
+            t("swap.done", scene=swapped.scene, choice=swapped.choice, options=swapped.options)
+        )
     if query.message is None:
         return
     # Quick presses may overlap: each edit shows the job as it is when the edit is made, so
