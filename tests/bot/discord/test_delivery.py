@@ -69,6 +69,7 @@ async def test_a_post_cut_off_by_a_crash_is_followed_by_its_link_once(
         studio = front.bot.studio
         await studio.queue_render(f"discord:{ALICE.id}", job)
         # Made and published, but the process died mid-post: the claim stays "sending".
+        await studio.preparations.settle(job)  # as Studio.produce does before a render
         production = await studio.app.runner.produce(job)
         await studio.app.jobs.update(
             job, result={**production.result, "reel_url": "https://cdn.reels.test/r/reel.mp4"}
