@@ -17,6 +17,7 @@ from locales import Translator
 from pipeline.alerts import Cause, Kind
 from pipeline.delivery import Deliverer
 from pipeline.errors import InputError, ReelError
+from pipeline.logs import job_context
 from pipeline.studio import JobRecord, Studio
 
 from .presenters import Markup, ProgressBoard, error_text
@@ -62,6 +63,10 @@ class Productions:
         self.background.spawn(self._run(job, t), name=f"render:{job.id}")
 
     async def _run(self, job: JobRecord, t: Translator) -> None:
+        with job_context(job_id=job.id, front=job.origin):  # on every log line of the job
+            await self._produce(job, t)
+
+    async def _produce(self, job: JobRecord, t: Translator) -> None:
         m = self.front.markup
         board = ProgressBoard()  # the queue tells its position once the job waits in it
         edit = await self.front.open_progress(job, board.text(t, m))

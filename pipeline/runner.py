@@ -34,6 +34,7 @@ from .cleanup import sweep_partials, try_lock
 from .concurrency import both
 from .delivery import Published
 from .errors import JobBusy, ReelError, StageError
+from .logs import job_context
 from .models import (
     ImageCandidate,
     JobState,
@@ -175,6 +176,14 @@ class Runner:
 
     @asynccontextmanager
     async def record(
+        self, job_id: str, stage: str, timings: list[StageTiming]
+    ) -> AsyncIterator[StageRun]:
+        with job_context(job_id=job_id, stage=stage):  # on every log line of the stage
+            async with self._recorded(job_id, stage, timings) as run:
+                yield run
+
+    @asynccontextmanager
+    async def _recorded(
         self, job_id: str, stage: str, timings: list[StageTiming]
     ) -> AsyncIterator[StageRun]:
         run = StageRun(stage)

@@ -145,3 +145,32 @@ def test_the_environment_picks_the_format(tmp_path: Path) -> None:
     assert (record["job_id"], record["stage"], record["front"]) == ("abc", "script", "cli")
     assert "probe [job=abc stage=script front=cli]: key is [redacted]" in outputs[None]
     assert GROQ_KEY not in outputs["json"] + outputs[None]
+
+
+async def test_a_produced_jobs_lines_carry_its_id_and_each_stage(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The runner tags each stage's log lines, so a job's render can be followed in the log."""
+    from pipeline.app import App
+    from pipeline.stages.script import parse_script
+
+    caplog.set_level(logging.INFO)
+    seen: list[dict[str, str]] = []
+
+    class Recording(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.name.startswith("pipeline"):
+                seen.append(current_context())
+
+    handler = Recording()
+    logging.getLogger().addHandler(handler)
+    try:
+        async with await App.open(settings) as app:
+            script = parse_script("# Hearts\n\nOctopuses have three hearts.\n\nBlue blood.")
+            job = await app.new_job(script, style="boxed")
+            await app.runner.produce(job.id, candidates=1)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    stages = {c.get("stage") for c in seen if c.get("job_id") == job.id}
+    assert {"voice", "render"} <= stages, seen
+    assert all(c.get("job_id") == job.id for c in seen if c.get("stage")), seen
