@@ -22,12 +22,11 @@ from ..concurrency import KeyedLocks
 from ..delivery import Deliverer
 from ..errors import InputError, ProviderError, ReelError
 from ..limits import Limits, day_start, utc_now
-from ..models import ImageCandidate, JobState, Script
+from ..models import JobState, Script
 from ..moderation import Refused
 from ..ports import ProgressCallback
 from ..resume import produce_and_deliver
 from ..runner import Production
-from ..stages import images as images_stage
 from ..stages.script import (
     MAX_SCENE_CHARS,
     MAX_TOPIC_CHARS,
@@ -53,15 +52,14 @@ from .errors import (
 from .making import Making
 from .moderating import moderation_for
 from .music import with_preference
+from .pictures import CANDIDATES, Pictures, Swapped
 from .preferences import Preferences, checked, voice_options
 from .preparing import Preparations
-from .sheet import render_sheet
 from .stats import Stats, build_stats
 
 logger = logging.getLogger(__name__)
 
 MIN_TOPIC, MAX_TOPIC = MIN_TOPIC_CHARS, MAX_TOPIC_CHARS
-CANDIDATES = images_stage.CANDIDATES_PER_SCENE
 # Target length of an LLM draft: 40 s is 10 scenes of ~4 s, about 100 words.
 DRAFT_SECONDS = 40
 _RENDERING = frozenset({JobState.QUEUED, JobState.PRODUCING})
@@ -87,15 +85,7 @@ class Started:
     fresh: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Swapped:
-    job: JobRecord
-    scene: int  # 1-based
-    choice: int  # 1-based position among the scene's candidates
-    options: int
-
-
-class Studio(Aftercare, Making, Dubbing):
+class Studio(Pictures, Aftercare, Making, Dubbing):
     def __init__(
         self,
         app: App,
@@ -267,63 +257,6 @@ class Studio(Aftercare, Making, Dubbing):
             await self.preparations.stop(job_id)
             return await self.job(job_id)
 
-    # --- images -------------------------------------------------------------------------
-
-    async def approve(self, owner: str, job_id: str) -> JobRecord:
-        """One image candidate for every scene; the job waits in images_review. The voice
-        starts beside the search, the other candidates keep coming after it (see
-        pipeline.studio.preparing)."""
-        async with self._lock(job_id):
-            job = await self.authorize(owner, job_id, "approve")
-            runner, providers = self.app.runner, self.app.providers
-            ctx = await runner.context(job_id)
-            ctx.work.mkdir(parents=True, exist_ok=True)
-            prepare = self.preparations
-            with self._busy(job_id, "approve"):
-                prepare.forget_voice(ctx)
-                prepare.start_voice(job_id)
-                try:
-                    async with runner.record(job_id, "images", []) as run:
-                        candidates, run.provider = await images_stage.run(
-                            ctx, providers.images, count=1, fetch_media=providers.fetch_media
-                        )
-                    await self.app.jobs.update(job_id, selection={"scenes": [0] * len(candidates)})
-                    if not await self.app.jobs.set_state(
-                        job_id, JobState.IMAGES_REVIEW, expect=job.state
-                    ):
-                        raise StaleJob(f"job {job_id} changed state")
-                except BaseException:
-                    await asyncio.shield(prepare.stop(job_id))
-                    raise
-            prepare.start_alternates(ctx, candidates, providers.images, CANDIDATES)
-            return await self.job(job_id)
-
-    def alternates_pending(self, job_id: str, scene: int) -> bool:
-        """Whether a swap of scene ``scene`` (1-based) will wait for its pictures to arrive:
-        a front says so before it waits."""
-        return self.preparations.pending(job_id, scene - 1)
-
-    async def swap(self, owner: str, job_id: str, scene: int) -> Swapped:
-        """Show scene ``scene``'s next candidate (cycling), once the scene's alternates are in
-        (only that scene's are waited for, outside the job's lock: a cancel goes on)."""
-        await self.authorize(owner, job_id, "swap")
-        await self.preparations.arrived(job_id, scene - 1)
-        async with self._lock(job_id):
-            job = await self.authorize(owner, job_id, "swap")
-            candidates = await self._candidates(job)
-            self._check_scene(scene, len(candidates))
-            picks = self._picks(job, len(candidates))
-            options = len(candidates[scene - 1])
-            picks[scene - 1] = (picks[scene - 1] + 1) % options
-            await self.app.jobs.update(job_id, selection={"scenes": picks})
-            return Swapped(await self.job(job_id), scene, picks[scene - 1] + 1, options)
-
-    async def contact_sheet(self, job: JobRecord) -> bytes:
-        """A JPEG grid of the chosen picture of every scene, numbered from 1."""
-        candidates = await self._candidates(job)
-        paths = images_stage.chosen(candidates, self._picks(job, len(candidates)))
-        return await asyncio.to_thread(render_sheet, paths)
-
     # --- rendering ----------------------------------------------------------------------
 
     async def queue_render(self, owner: str, job_id: str) -> JobRecord:
@@ -437,18 +370,6 @@ class Studio(Aftercare, Making, Dubbing):
             raise DraftFailed(f"no script writer answered: {exc}") from exc
         await self.moderation.check_script(script, kind="draft", owner=job.owner_id, job_id=job.id)
         return script
-
-    async def _candidates(self, job: JobRecord) -> list[list[ImageCandidate]]:
-        ctx = await self.app.runner.context(job.id)
-        candidates = await asyncio.to_thread(images_stage.load, ctx)
-        if candidates is None:
-            raise WrongStep(f"job {job.id} has no image candidates")
-        return candidates
-
-    @staticmethod
-    def _picks(job: JobRecord, scenes: int) -> list[int]:
-        picks = [int(pick) for pick in (job.selection or {}).get("scenes") or []]
-        return (picks + [0] * scenes)[:scenes]
 
     @staticmethod
     def _check_scene(scene: int, count: int) -> None:
