@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..chain import first_success
+from ..concurrency import both
 from ..errors import InputError, ProviderError, ReelError
 from ..files import atomic_write
 from ..models import AudioBed, Script, Soundtrack
@@ -174,15 +175,29 @@ async def run(
     soundtrack = Soundtrack()
     if choice != OFF:
         # Music is decoration: no failure here may cost the reel, which then has less of it.
-        try:
-            soundtrack = await _music(ctx, makers, choice, seconds, fetch_audio, binary)
-        except ProviderError as exc:
-            logger.warning("job %s: no music: %s", ctx.job_id, exc)
-        if ctx.settings.sound_effects and makers:
+        # The bed and the effects are asked for side by side: each is a remote call of
+        # seconds, and the render waits for all of them.
+        async def bed() -> Soundtrack:
             try:
-                await _effects(ctx, makers, soundtrack, binary)
+                return await _music(ctx, makers, choice, seconds, fetch_audio, binary)
+            except ProviderError as exc:
+                logger.warning("job %s: no music: %s", ctx.job_id, exc)
+                return Soundtrack()
+
+        async def effects() -> tuple[dict[str, object], str] | None:
+            if not (ctx.settings.sound_effects and makers):
+                return None
+            try:
+                return await _effects(ctx, makers, binary)
             except ProviderError as exc:
                 logger.warning("job %s: no sound effects: %s", ctx.job_id, exc)
+                return None
+
+        soundtrack, made = await both(bed(), effects())
+        if made is not None:
+            update, provider = made
+            soundtrack.bed = soundtrack.bed.model_copy(update=update)
+            soundtrack.effects_provider = provider
     write_json(ctx.path(MUSIC_JSON), soundtrack.model_dump(mode="json"))
     await ctx.report("music", 1.0)
     return soundtrack
@@ -247,22 +262,33 @@ async def _user_track(ctx: JobContext, choice: str, fetch_audio: AudioFetch | No
 
 
 async def _effects(
-    ctx: JobContext, makers: Sequence[SoundMaker], soundtrack: Soundtrack, binary: str
-) -> None:
+    ctx: JobContext, makers: Sequence[SoundMaker], binary: str
+) -> tuple[dict[str, object], str]:
+    """The effects (made side by side) as fields of the bed, and who made them."""
     wanted = [("title_hit", TITLE_HIT, TITLE_HIT_LUFS)]
     if len(ctx.script.scenes) > 1:
         wanted.insert(0, ("transition", TRANSITION, TRANSITION_LUFS))
-    update: dict[str, object] = {}
-    providers: set[str] = set()
-    for name, (prompt, seconds), level in wanted:
+
+    async def one(name: str, prompt: str, seconds: float) -> tuple[str, Path, float]:
         out = ctx.path(f"sfx-{name}")
         make = partial(_effect, prompt=prompt, seconds=seconds, out=out, binary=binary)
         served = await first_success(makers, make, stage="effects")
-        update[name], loudness = served.value
+        path, loudness = served.value
+        return served.provider, path, loudness
+
+    # Every effect ends before any failure is raised: none is left writing its file.
+    results = await asyncio.gather(
+        *(one(name, *sound) for name, sound, _ in wanted), return_exceptions=True
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    made = [result for result in results if not isinstance(result, BaseException)]
+    update: dict[str, object] = {}
+    for (name, _, level), (_, path, loudness) in zip(wanted, made, strict=True):
+        update[name] = path
         update[f"{name}_gain_db"] = _gain(level, loudness)
-        providers.add(served.provider)
-    soundtrack.bed = soundtrack.bed.model_copy(update=update)
-    soundtrack.effects_provider = "+".join(sorted(providers))
+    return update, "+".join(sorted({provider for provider, _, _ in made}))
 
 
 async def _effect(
