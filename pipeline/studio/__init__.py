@@ -4,11 +4,7 @@ Fronts (Telegram, Discord, the scheduler) call it and present what it returns or
 
 from storage import JobRecord
 
-from ..resume import message_key
-from ..scriptwriting import MAX_SCENES
-from ..stages.script import MAX_SCENE_CHARS
-from .dubbing import Dub, dub_languages
-from .errors import (
+from ..errors import (
     AdminOnly,
     BadButton,
     Busy,
@@ -25,6 +21,10 @@ from .errors import (
     UnknownOption,
     WrongStep,
 )
+from ..resume import message_key
+from ..scriptwriting import MAX_SCENES
+from ..stages.script import MAX_SCENE_CHARS
+from .dubbing import Dub, dub_languages
 from .making import SYSTEM_OWNER, Made
 from .preferences import NARRATION_LANGUAGES, UI_LANGUAGES, Preferences, voice_label
 from .service import CANDIDATES, MAX_TOPIC, MIN_TOPIC, Started, Studio, Swapped

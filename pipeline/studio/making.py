@@ -25,7 +25,7 @@ from storage.jobs_queries import JobQueries
 from ..alerts import Alerter
 from ..app import App
 from ..delivery import Deliverer, deliver
-from ..errors import ProviderError, QuotaExceeded, ReelError
+from ..errors import DraftFailed, NoWriter, ProviderError, QuotaExceeded, ReelError, StaleJob
 from ..limits import day_start
 from ..models import JobState, StageTiming
 from ..moderation import Moderation
@@ -34,7 +34,6 @@ from ..runner import Production
 from ..scriptwriting import topic_context
 from ..stages.script import check_topic
 from .drafting import write_script
-from .errors import DraftFailed, NoWriter, StaleJob
 
 logger = logging.getLogger(__name__)
 

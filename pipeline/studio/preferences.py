@@ -17,8 +17,8 @@ from ..catalog import (
     LANGUAGES,
     STYLES,
 )
+from ..errors import UnknownOption
 from ..settings import Settings
-from .errors import UnknownOption
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,21 @@ from storage.jobs_queries import JobQueries
 from ..app import App
 from ..concurrency import KeyedLocks
 from ..delivery import Deliverer
-from ..errors import InputError, ProviderError, ReelError
+from ..errors import (
+    AdminOnly,
+    BadButton,
+    Busy,
+    DraftFailed,
+    InputError,
+    JobNotFound,
+    NotOwner,
+    NoWriter,
+    ProviderError,
+    ReelError,
+    Rendering,
+    StaleJob,
+    WrongStep,
+)
 from ..limits import Limits, day_start, utc_now
 from ..models import JobState, Script
 from ..moderation import Refused
@@ -37,18 +51,6 @@ from ..stages.script import (
 from .aftercare import Aftercare
 from .drafting import clean_text, write_script
 from .dubbing import Dubbing
-from .errors import (
-    AdminOnly,
-    BadButton,
-    Busy,
-    DraftFailed,
-    JobNotFound,
-    NotOwner,
-    NoWriter,
-    Rendering,
-    StaleJob,
-    WrongStep,
-)
 from .making import Making
 from .moderating import moderation_for
 from .music import with_preference
