@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from functools import partial
@@ -188,45 +189,59 @@ def preload(settings: Settings, parts: tuple[Part, ...]) -> None:
         language_id.load()
 
 
+def _llm_adapters(
+    providers: Providers,
+    settings: Settings,
+    keys: _Keys,
+    chain: Sequence[str],
+    *,
+    gemini: str,
+    groq: str,
+    timeout: float,
+    attempts: int,
+) -> list[Any]:
+    """One adapter per LLM of ``chain`` that has a key, in order. ``gemini`` and ``groq``
+    name the adapter classes (``module:Class``), imported only when they are configured."""
+    made: list[Any] = []
+    for name in chain:
+        key, base_url, target = {
+            "gemini": (keys.gemini, settings.gemini_base_url, gemini),
+            "groq": (keys.groq, settings.groq_base_url, groq),
+        }.get(name, (None, None, ""))
+        if not key:
+            continue
+        module, _, cls = target.partition(":")
+        adapter_class = getattr(importlib.import_module(module), cls)
+        adapter = adapter_class(key, base_url=base_url, timeout=timeout, attempts=attempts)
+        made.append(_closing(providers, adapter))
+    return made
+
+
 def _writers(providers: Providers, settings: Settings, keys: _Keys) -> None:
-    timeout, attempts = settings.provider_timeout, settings.provider_retries
-    for name in settings.script_chain:
-        if name == "gemini" and keys.gemini:
-            from .adapters.gemini import GeminiScriptWriter
-
-            writer: ScriptWriter = GeminiScriptWriter(
-                keys.gemini, base_url=settings.gemini_base_url, timeout=timeout, attempts=attempts
-            )
-            providers.writers.append(_closing(providers, writer))
-        elif name == "groq" and keys.groq:
-            from .adapters.groq import GroqScriptWriter
-
-            writer = GroqScriptWriter(
-                keys.groq, base_url=settings.groq_base_url, timeout=timeout, attempts=attempts
-            )
-            providers.writers.append(_closing(providers, writer))
+    providers.writers += _llm_adapters(
+        providers,
+        settings,
+        keys,
+        settings.script_chain,
+        gemini="pipeline.adapters.gemini:GeminiScriptWriter",
+        groq="pipeline.adapters.groq:GroqScriptWriter",
+        timeout=settings.provider_timeout,
+        attempts=settings.provider_retries,
+    )
 
 
 def _translators(providers: Providers, settings: Settings, keys: _Keys) -> None:
     """The LLMs that translate a script for a dub, in the script chain's order."""
-    timeout, attempts = settings.provider_timeout, settings.provider_retries
-    for name in settings.script_chain:
-        translator: Translator
-        if name == "gemini" and keys.gemini:
-            from .adapters.gemini.translate import GeminiTranslator
-
-            translator = GeminiTranslator(
-                keys.gemini, base_url=settings.gemini_base_url, timeout=timeout, attempts=attempts
-            )
-        elif name == "groq" and keys.groq:
-            from .adapters.groq_translate import GroqTranslator
-
-            translator = GroqTranslator(
-                keys.groq, base_url=settings.groq_base_url, timeout=timeout, attempts=attempts
-            )
-        else:
-            continue
-        providers.translators.append(_closing(providers, translator))
+    providers.translators += _llm_adapters(
+        providers,
+        settings,
+        keys,
+        settings.script_chain,
+        gemini="pipeline.adapters.gemini.translate:GeminiTranslator",
+        groq="pipeline.adapters.groq_translate:GroqTranslator",
+        timeout=settings.provider_timeout,
+        attempts=settings.provider_retries,
+    )
 
 
 def _dubbers(providers: Providers, settings: Settings, keys: _Keys) -> None:
@@ -246,24 +261,16 @@ def _dubbers(providers: Providers, settings: Settings, keys: _Keys) -> None:
 
 def _moderators(providers: Providers, settings: Settings, keys: _Keys) -> None:
     # A check runs before every draft: a short timeout and one retry, then the next one.
-    timeout, attempts = min(settings.provider_timeout, 20.0), min(settings.provider_retries, 2)
-    for name in settings.moderation_chain:
-        moderator: Moderator
-        if name == "groq" and keys.groq:
-            from .adapters.groq_moderation import GroqModerator
-
-            moderator = GroqModerator(
-                keys.groq, base_url=settings.groq_base_url, timeout=timeout, attempts=attempts
-            )
-        elif name == "gemini" and keys.gemini:
-            from .adapters.gemini.moderation import GeminiModerator
-
-            moderator = GeminiModerator(
-                keys.gemini, base_url=settings.gemini_base_url, timeout=timeout, attempts=attempts
-            )
-        else:
-            continue
-        providers.moderators.append(_closing(providers, moderator))
+    providers.moderators += _llm_adapters(
+        providers,
+        settings,
+        keys,
+        settings.moderation_chain,
+        gemini="pipeline.adapters.gemini.moderation:GeminiModerator",
+        groq="pipeline.adapters.groq_moderation:GroqModerator",
+        timeout=min(settings.provider_timeout, 20.0),
+        attempts=min(settings.provider_retries, 2),
+    )
 
 
 def _voices(providers: Providers, settings: Settings, keys: _Keys) -> None:
