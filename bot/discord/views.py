@@ -52,6 +52,26 @@ def _presses(interaction: discord.Interaction) -> Presses:
     return presses
 
 
+def _select(
+    custom_id: str, options: list[discord.SelectOption], placeholder: str = ""
+) -> discord.ui.Select[Any]:
+    """A select with these options (Discord wants at least one)."""
+    return discord.ui.Select(
+        custom_id=custom_id,
+        placeholder=placeholder[:150] or None,
+        options=options or [discord.SelectOption(label="-", value="-")],
+    )
+
+
+def _options(item: discord.ui.Item[Any]) -> list[discord.SelectOption]:
+    """The options of the select a press came from (a dynamic item is rebuilt from it)."""
+    return list(item.options) if isinstance(item, discord.ui.Select) else []
+
+
+def _chosen(select: discord.ui.Select[Any]) -> str:
+    return select.values[0] if select.values else ""
+
+
 class ReelButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON):
     def __init__(
         self,
@@ -87,12 +107,7 @@ class ScenePick(discord.ui.DynamicItem[discord.ui.Select[Any]], template=PICK):
     def __init__(
         self, action: str, job: str, options: list[discord.SelectOption], placeholder: str = ""
     ) -> None:
-        select: discord.ui.Select[Any] = discord.ui.Select(
-            custom_id=f"reel-pick:{action}:{job}",
-            placeholder=placeholder[:150] or None,
-            options=options or [discord.SelectOption(label="1", value="1")],
-        )
-        super().__init__(select, row=0)
+        super().__init__(_select(f"reel-pick:{action}:{job}", options, placeholder), row=0)
         self.action, self.job = action, job
 
     @classmethod
@@ -103,23 +118,17 @@ class ScenePick(discord.ui.DynamicItem[discord.ui.Select[Any]], template=PICK):
         match: re.Match[str],
         /,
     ) -> ScenePick:
-        options = list(item.options) if isinstance(item, discord.ui.Select) else []
-        return cls(match["action"], match["job"], options)
+        return cls(match["action"], match["job"], _options(item))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        value = self.item.values[0] if self.item.values else ""
-        await _presses(interaction).pick(interaction, self.action, self.job, value)
+        await _presses(interaction).pick(interaction, self.action, self.job, _chosen(self.item))
 
 
 class SettingPick(discord.ui.DynamicItem[discord.ui.Select[Any]], template=SETTING):
     def __init__(
         self, setting: str, options: list[discord.SelectOption], row: int | None = None
     ) -> None:
-        select: discord.ui.Select[Any] = discord.ui.Select(
-            custom_id=f"reel-set:{setting}",
-            options=options or [discord.SelectOption(label="-", value="-")],
-        )
-        super().__init__(select, row=row)
+        super().__init__(_select(f"reel-set:{setting}", options), row=row)
         self.setting = setting
 
     @classmethod
@@ -130,12 +139,10 @@ class SettingPick(discord.ui.DynamicItem[discord.ui.Select[Any]], template=SETTI
         match: re.Match[str],
         /,
     ) -> SettingPick:
-        options = list(item.options) if isinstance(item, discord.ui.Select) else []
-        return cls(match["setting"], options)
+        return cls(match["setting"], _options(item))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        value = self.item.values[0] if self.item.values else ""
-        await _presses(interaction).setting(interaction, self.setting, value)
+        await _presses(interaction).setting(interaction, self.setting, _chosen(self.item))
 
 
 class DubPick(discord.ui.DynamicItem[discord.ui.Select[Any]], template=DUB):
@@ -144,12 +151,7 @@ class DubPick(discord.ui.DynamicItem[discord.ui.Select[Any]], template=DUB):
     def __init__(
         self, job: str, options: list[discord.SelectOption], placeholder: str = ""
     ) -> None:
-        select: discord.ui.Select[Any] = discord.ui.Select(
-            custom_id=f"reel-dub:{job}",
-            placeholder=placeholder[:150] or None,
-            options=options or [discord.SelectOption(label="-", value="-")],
-        )
-        super().__init__(select, row=0)
+        super().__init__(_select(f"reel-dub:{job}", options, placeholder), row=0)
         self.job = job
 
     @classmethod
@@ -160,12 +162,10 @@ class DubPick(discord.ui.DynamicItem[discord.ui.Select[Any]], template=DUB):
         match: re.Match[str],
         /,
     ) -> DubPick:
-        options = list(item.options) if isinstance(item, discord.ui.Select) else []
-        return cls(match["job"], options)
+        return cls(match["job"], _options(item))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        value = self.item.values[0] if self.item.values else ""
-        await _presses(interaction).dub(interaction, self.job, value)
+        await _presses(interaction).dub(interaction, self.job, _chosen(self.item))
 
 
 DYNAMIC_ITEMS = (ReelButton, ScenePick, SettingPick, DubPick)
