@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 from pipeline.settings import Settings
 
 from .health import STOPPED, Health
+from .tasks import until_stopped
 
 if TYPE_CHECKING:
     from pipeline.alerts import Alerter
@@ -168,14 +169,12 @@ async def _after_ready(
                 await asyncio.wait_for(ready(), READY_TIMEOUT)
         await work
 
-    task = asyncio.create_task(ready_then_work())
-    stopped = asyncio.create_task(stop.wait())
+    task = asyncio.create_task(ready_then_work(), name="after-the-fronts-are-ready")
     try:
-        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        await until_stopped(task, stop)
     finally:
-        for pending in (task, stopped):
-            pending.cancel()
-        await asyncio.gather(task, stopped, return_exceptions=True)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def _front(name: str, app: App, studio: Studio, health: Health) -> Front:
