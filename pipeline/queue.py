@@ -23,6 +23,30 @@ class RenderQueue:
         self._running: set[str] = set()
         self._waiting: deque[tuple[str, asyncio.Future[None]]] = deque()
         self._listeners: dict[str, PositionCallback] = {}
+        # Whether a real render waits or runs: speculative work runs only while none does.
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._wanted = asyncio.Event()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._running or self._waiting)
+
+    async def idle(self) -> None:
+        """Return once no real render waits or runs."""
+        await self._idle.wait()
+
+    async def wanted(self) -> None:
+        """Return once a real render waits or runs."""
+        await self._wanted.wait()
+
+    def _changed(self) -> None:
+        if self.busy:
+            self._idle.clear()
+            self._wanted.set()
+        else:
+            self._wanted.clear()
+            self._idle.set()
 
     @property
     def running(self) -> frozenset[str]:
@@ -43,9 +67,11 @@ class RenderQueue:
     ) -> AsyncIterator[None]:
         if len(self._running) < self._slots and not self._waiting:
             self._running.add(job_id)
+            self._changed()
         else:
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiting.append((job_id, future))
+            self._changed()
             if on_position is not None:
                 self._listeners[job_id] = on_position
                 await on_position(len(self._waiting))
@@ -60,6 +86,7 @@ class RenderQueue:
             yield
         finally:
             self._running.discard(job_id)
+            self._changed()
             await self._advance()
 
     def _forget(self, job_id: str, future: asyncio.Future[None]) -> None:
@@ -69,6 +96,7 @@ class RenderQueue:
             # Already handed the slot just as we were cancelled: pass it on.
             self._running.discard(job_id)
             self._wake_next()
+        self._changed()
 
     def _wake_next(self) -> None:
         while self._waiting and len(self._running) < self._slots:
@@ -77,6 +105,7 @@ class RenderQueue:
                 continue
             self._running.add(job_id)
             future.set_result(None)
+        self._changed()
 
     async def _advance(self) -> None:
         self._wake_next()

@@ -214,6 +214,16 @@ class Settings(_Section):
         "auto", "libx264", "h264_nvenc", "h264_vaapi", "h264_qsv", "h264_videotoolbox"
     ] = "auto"
     vaapi_device: str = "/dev/dri/renderD128"
+    # --- scene segments and the speculative pre-render (issue 10, pipeline.studio.speculating):
+    # while a user reviews pictures their scenes' segments are encoded at the lowest CPU
+    # priority, only while no real render waits or runs. The bound is how many segment
+    # encodes run at once for all jobs under review; 0 turns speculation off.
+    speculative_renders: int = Field(default=1, ge=0)
+    # Real renders run this much under the bot's own CPU priority, so presses stay quick.
+    render_nice: int = Field(default=10, ge=0, le=19)
+    speculative_nice: int = Field(default=19, ge=0, le=19)
+    # Segments a render encodes at once (each ffmpeg threads itself).
+    render_parallel: int = Field(default=2, ge=1)
 
     @field_validator("daily_destinations", "trends_chain", mode="before")
     @classmethod

@@ -1,5 +1,5 @@
-"""Render stage: timeline from the word timings, the voice's loudness, one ffmpeg graph, under
-the render queue; the music stage's bed (if any) mixed under the voice."""
+"""Render stage: timeline from the word timings, scene segments and the sound track joined,
+under the render queue; the music stage's bed (if any) mixed under the voice."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from PIL import Image
 from ..artifacts import REEL, RENDER_JSON, THUMB, THUMB_SMALL
 from ..errors import RenderError
 from ..files import atomic_write
-from ..models import RenderSpec, Stage, Voiceover
+from ..models import Stage, Voiceover
 from ..queue import RenderQueue
-from ..render import RenderResult, encoders, plan_cuts, render_reel, resolve_ffmpeg
-from . import music
+from ..render import RenderResult, encoders, render_reel, resolve_ffmpeg
 from .base import JobContext, read_json, write_json
+from .render_spec import codec_for, spec_for
 from .subtitles import FONTS_DIR
 
 logger = logging.getLogger(__name__)
@@ -53,17 +53,7 @@ async def run(
     queue: RenderQueue,
 ) -> dict[str, Any]:
     """Render the reel and its thumbnails; returns the facts ``load`` gives back later."""
-    cuts, total_frames = plan_cuts(voiceover.words, images, voiceover.duration)
-    soundtrack = music.load(ctx)
-    spec = RenderSpec(
-        cuts=cuts,
-        audio_path=audio,
-        subtitles_path=subtitles,
-        total_frames=total_frames,
-        out_path=ctx.path(REEL),
-        # The music stage's bed, when it ran and made one: mixed under the voice.
-        bed=soundtrack.bed if soundtrack is not None else None,
-    )
+    spec = spec_for(ctx, voiceover, images, audio, subtitles)
 
     async def on_position(position: int) -> None:
         await ctx.report(Stage.QUEUED, position=position)
@@ -73,9 +63,7 @@ async def run(
 
     binary = resolve_ffmpeg(ctx.settings.ffmpeg_binary)
     settings = ctx.settings
-    choice = await encoders.choose(
-        settings.encoder, binary=binary, vaapi_device=settings.vaapi_device
-    )
+    codec = await codec_for(settings)
 
     async def render(encoder: str) -> RenderResult:
         return await render_reel(
@@ -83,26 +71,28 @@ async def run(
             binary=binary,
             fonts_dir=FONTS_DIR,
             timeout=settings.render_timeout,
-            preset=settings.x264_preset,
-            crf=settings.x264_crf,
+            preset=codec.preset,
+            crf=codec.crf,
             encoder=encoder,
-            vaapi_device=settings.vaapi_device,
+            vaapi_device=codec.vaapi_device,
             on_progress=on_progress,
+            nice=settings.render_nice,
+            parallel=settings.render_parallel,
         )
 
     async with queue.slot(ctx.job_id, on_position):
         await ctx.report("render", 0.0)
         try:
-            result = await render(choice.encoder)
+            result = await render(codec.encoder)
         except RenderError as exc:
-            if choice.encoder == encoders.SOFTWARE:
+            if codec.encoder == encoders.SOFTWARE:
                 raise
             # Passed its test encode, failed the real one: libx264 renders, and the next
             # render probes again.
             logger.warning(
-                "job %s: %s failed, rendering with libx264: %s", ctx.job_id, choice.encoder, exc
+                "job %s: %s failed, rendering with libx264: %s", ctx.job_id, codec.encoder, exc
             )
-            encoders.forget(choice.encoder)
+            encoders.forget(codec.encoder)
             result = await render(encoders.SOFTWARE)
         # Inside the slot, so the render's stage run ends before the next render begins.
         await asyncio.to_thread(small_thumbnail, result.thumb, ctx.path(THUMB_SMALL))
@@ -112,6 +102,8 @@ async def run(
             "duration": round(result.duration, 3),
             "bytes": result.size_bytes,
             "encoder": result.encoder,
+            # The others were encoded ahead, while the user reviewed the pictures.
+            "segments_encoded": result.segments_encoded,
         }
         write_json(ctx.path(RENDER_JSON), facts)
     return facts

@@ -7,8 +7,13 @@
   candidates keep downloading after it is shown. A swap on a scene whose alternates have not
   arrived waits for that scene only.
 
-A cancel stops both; a render waits for the voice (it needs it) and stops the alternates (the
-picks are final then).
+- **The segments** (``pipeline.studio.speculating``): once the voice is made, the reel's
+  scene segments for the current picks are encoded at low priority while no real render
+  waits; a swap has its scene's segment encoded again.
+
+A cancel stops all three (and removes the segments); a render waits for the voice (it needs
+it) and stops the alternates and the speculation (the picks are final then; the segments
+made so far are what it joins).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from ..ports import ImageSource
 from ..stages import images as images_stage
 from ..stages import music as music_stage
 from ..stages.base import JobContext
+from .speculating import Speculator
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +52,7 @@ class Preparations:
         self.app = app
         self._voices: dict[str, asyncio.Task[None]] = {}
         self._alternates: dict[str, _Alternates] = {}
+        self.speculator = Speculator(app, app.queue)
 
     # --- the voice ----------------------------------------------------------------------
 
@@ -71,6 +78,7 @@ class Preparations:
             await self._voice(ctx.job_id)
 
         self._voices[ctx.job_id] = self._spawn(again(), f"music {ctx.job_id}")
+        self.speculate(ctx.job_id)  # the sound track's key changes with the music
 
     @staticmethod
     def forget_voice(ctx: JobContext) -> None:
@@ -88,6 +96,17 @@ class Preparations:
             logger.warning("job %s: preparing the voice failed: %s", job_id, exc)
         except Exception:
             logger.exception("job %s: preparing the voice failed", job_id)
+
+    async def voiced(self, job_id: str) -> None:
+        """Return once the voice in the works for ``job_id`` (if any) has ended."""
+        while (task := self._voices.get(job_id)) is not None and not task.done():
+            await asyncio.wait({task})  # redo_music may have replaced it meanwhile
+
+    # --- the segments -------------------------------------------------------------------
+
+    def speculate(self, job_id: str) -> None:
+        """Encode ``job_id``'s segments for its current picks ahead of its render."""
+        self.speculator.request(job_id, lambda: self.voiced(job_id))
 
     # --- the alternates -----------------------------------------------------------------
 
@@ -158,7 +177,8 @@ class Preparations:
 
     async def settle(self, job_id: str) -> None:
         """Before the render: the voice finished (it is the render's input; a caller
-        cancelled meanwhile leaves it running), the alternates stopped."""
+        cancelled meanwhile leaves it running), the alternates and speculation stopped."""
+        await self.speculator.stop(job_id)
         voice = self._voices.get(job_id)
         if voice is not None:
             await asyncio.wait({voice})
@@ -167,11 +187,13 @@ class Preparations:
         await self._stop_alternates(job_id)
 
     async def stop(self, job_id: str) -> None:
-        """A cancel: everything this job had running in the background stops."""
+        """A cancel: everything this job had running in the background stops, and the
+        segments made ahead of a render that will not come are removed."""
         voice = self._voices.pop(job_id, None)
         if voice is not None:
             await _cancel(voice)
         await self._stop_alternates(job_id)
+        await self.speculator.drop(job_id)
 
     async def _stop_alternates(self, job_id: str) -> None:
         state = self._alternates.pop(job_id, None)
@@ -194,12 +216,17 @@ class Preparations:
                 continue
             self.start_voice(job.id)
             self.start_alternates(ctx, candidates, self.app.providers.images, count)
+            self.speculate(job.id)
             resumed.append(job.id)
         return resumed
 
     async def aclose(self) -> None:
+        await self.speculator.aclose()  # the segments stay for the next start
         for job_id in list({*self._voices, *self._alternates}):
-            await self.stop(job_id)
+            voice = self._voices.pop(job_id, None)
+            if voice is not None:
+                await _cancel(voice)
+            await self._stop_alternates(job_id)
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         return asyncio.get_running_loop().create_task(work, name=name)
