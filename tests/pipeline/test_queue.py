@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from pipeline.queue import RenderQueue
+from pipeline.queue import LocalRenderQueue as RenderQueue
 
 
 async def test_one_slot_runs_one_at_a_time_in_order() -> None:
