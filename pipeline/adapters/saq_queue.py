@@ -9,12 +9,15 @@ a job's owner makes here (heartbeat, retry, finish) runs as one Lua script that 
 the stored record still names the writer as the current attempt (same ``attempts`` and
 ``worker_id``) and is still running; otherwise it changes nothing.
 
-The same fence covers SAQ's known race (tobymao/saq#277): a sweep that catches a job between
-its worker's dequeue and its first update aborts and retries a copy that is already stale.
+SAQ's known race (tobymao/saq#277): a sweep that catches a job between its worker's dequeue
+(BLMOVE) and that worker's first update sees it "queued" in the active list, aborts it and takes
+it off that list, so if its worker then dies nobody ever sweeps it. Here the dequeue moves the
+job and marks it active and touched in one script, so a sweep never sees that in-between state.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import typing as t
@@ -87,7 +90,25 @@ return 1
 """
 )
 
+# KEYS 1 queued, 2 active: move the next job and mark it taken, as one step.
+_DEQUEUE = """
+local id = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
+if not id then return false end
+local current = redis.call('GET', id)
+if current then
+    local job = cjson.decode(current)
+    local now = redis.call('TIME')
+    local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+    job['status'] = 'active'
+    job['touched'] = ms
+    job['started'] = ms
+    redis.call('SET', id, cjson.encode(job))
+end
+return id
+"""
+
 RUNNING = ",active,aborting,"
+DEQUEUE_POLL = 0.1  # s between looks at an empty line (a script cannot block like BLMOVE)
 
 
 class FencedRedisQueue(RedisQueue):
@@ -98,6 +119,7 @@ class FencedRedisQueue(RedisQueue):
         self._finish_script = self.redis.register_script(_FINISH)
         self._retry_script = self.redis.register_script(_RETRY)
         self._update_script = self.redis.register_script(_UPDATE)
+        self._dequeue_script = self.redis.register_script(_DEQUEUE)
         self.refused = 0  # writes refused by the fence (stale attempts)
 
     def _fence(self, job: Job, allowed: str) -> list[t.Any]:
@@ -112,6 +134,18 @@ class FencedRedisQueue(RedisQueue):
             job.attempts,
             job.worker_id,
         )
+
+    async def dequeue(self, timeout: float = 0.0, poll_interval: float = 0.0) -> Job | None:
+        deadline = time.monotonic() + timeout if timeout else None
+        while True:
+            job_id = await self._dequeue_script(
+                keys=[self._queued, self._active], args=[], client=self.redis
+            )
+            if job_id:
+                return await self._get_job_by_id(job_id)
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(poll_interval or DEQUEUE_POLL)
 
     async def _update(self, job: Job, status: Status | None = None, **kwargs: t.Any) -> None:
         if status is not None:  # a worker taking the job it has just dequeued
