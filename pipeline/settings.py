@@ -313,3 +313,15 @@ class Settings(_Section):
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
+
+    # --- render workers (issue 12, pipeline.queue, pipeline.workers, `reelfactory worker`):
+    # local renders in this process; redis hands renders to worker processes on any machine
+    # through a SAQ queue on Redis. Without R2 the workers share data_dir with the bot.
+    render_backend: Literal["local", "redis"] = "local"
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    render_queue_name: str = "renders"
+    # A render whose worker sends no heartbeat for this long goes to another worker.
+    render_heartbeat: int = Field(default=20, ge=1)
+    render_sweep_interval: int = Field(default=5, ge=1)  # how often workers look for those
+    render_attempts: int = Field(default=3, ge=1)  # then the job fails and admins hear of it
+    worker_concurrency: int = Field(default=1, ge=1)  # renders at once per worker process

@@ -37,14 +37,14 @@ _TIMEOUT = 600.0
 
 
 class Demand(Protocol):
-    """Whether real renders wait or run (the render queue)."""
+    """Whether real renders wait or run (the render queue's ``demand``, set while one does,
+    and ``idle``, its reverse)."""
 
     @property
-    def busy(self) -> bool: ...
+    def demand(self) -> asyncio.Event: ...
 
-    async def idle(self) -> None: ...
-
-    async def wanted(self) -> None: ...
+    @property
+    def idle(self) -> asyncio.Event: ...
 
 
 class Speculator:
@@ -159,12 +159,12 @@ class Speculator:
         """Run ``encode`` in a free slot while no real render wants the CPU; killed and run
         again later whenever one comes."""
         while True:
-            await self.demand.idle()
+            await self.demand.idle.wait()
             async with self._slots:
-                if self.demand.busy:
+                if self.demand.demand.is_set():
                     continue
                 work = asyncio.ensure_future(encode())
-                wanted = asyncio.ensure_future(self.demand.wanted())
+                wanted = asyncio.ensure_future(self.demand.demand.wait())
                 try:
                     await asyncio.wait({work, wanted}, return_when=asyncio.FIRST_COMPLETED)
                 finally:
