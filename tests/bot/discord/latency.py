@@ -73,9 +73,9 @@ async def slow_world(base: Settings) -> AsyncIterator[DiscordWorld]:
         yield DiscordWorld(dc, groq, settings, guild)
 
 
-async def measure(base: Settings, review: float = 0.0) -> Steps:
+async def measure(base: Settings, review: float = 0.0, swap: bool = True) -> Steps:
     """The steps of one reel; ``review`` is how long the user looks at the contact sheet
-    before swapping a picture and pressing Render (a person takes about 12 s)."""
+    before (with ``swap``) swapping a picture and pressing Render (a person takes about 12 s)."""
     async with slow_world(base) as world:
         dc = world.dc
         async with world.bot():
@@ -97,10 +97,12 @@ async def measure(base: Settings, review: float = 0.0) -> Steps:
             job = sheet.button("Render").rsplit(":", 1)[-1]
 
             await asyncio.sleep(review)  # the user looks at the pictures
-            first = sheet.attachments[0].data
-            swap = dc.select(ALICE, sheet, f"reel-pick:swap:{job}", ["1"])
-            await dc.wait_until(lambda: dc.message(sheet.id).attachments[0].data != first)
-            swap_to_sheet = time.monotonic() - swap.created
+            swap_to_sheet = 0.0
+            if swap:
+                first = sheet.attachments[0].data
+                swapped = dc.select(ALICE, sheet, f"reel-pick:swap:{job}", ["1"])
+                await dc.wait_until(lambda: dc.message(sheet.id).attachments[0].data != first)
+                swap_to_sheet = time.monotonic() - swapped.created
 
             render = dc.press(ALICE, dc.message(sheet.id), sheet.button("Render"))
             await dc.wait_until(
