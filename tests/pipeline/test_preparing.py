@@ -84,8 +84,8 @@ async def test_the_voice_is_made_beside_the_search_and_the_render_finds_it(app: 
     assert [s for s, _ in stages] == [
         "images",
         "voice",
-        "music",
         "subtitles",
+        "music",
         "render",
         "publish",
     ]
