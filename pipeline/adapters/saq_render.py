@@ -47,8 +47,11 @@ ESTIMATE_EVERY = 2.0  # s between estimates of a waiting job's start
 AlertHook = Callable[[str, RenderError], Awaitable[None]]
 
 
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
 def open_queue(settings: Settings) -> FencedRedisQueue:
-    redis = aioredis.from_url(settings.redis_url.get_secret_value())
+    redis = aioredis.from_url(settings.redis_url.get_secret_value() or DEFAULT_REDIS_URL)
     return FencedRedisQueue(redis, name=settings.render_queue_name)
 
 
