@@ -303,3 +303,32 @@ class Settings(_Section):
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
+
+    # --- YouTube Shorts per user (issue 13 §3): a Google OAuth client of the type "TVs and
+    # Limited Input devices" (device flow; Google allows the broad `youtube` scope there, not
+    # `youtube.upload`), the Fernet key that encrypts users' refresh tokens at rest, and
+    # where Google is (a proxy, or the mock of `reelfactory fake-youtube` and the tests).
+    youtube_client_id: str | None = None
+    youtube_client_secret: SecretStr | None = None
+    youtube_token_key: SecretStr | None = None  # Fernet key: 32 url-safe base64 bytes
+    youtube_oauth_base: str = "https://oauth2.googleapis.com"
+    youtube_api_base: str = "https://www.googleapis.com"
+    # Bytes per PUT of a resumable upload: a multiple of 256 KiB (Google's rule).
+    youtube_chunk_size: int = Field(default=8 * 256 * 1024, ge=256 * 1024)
+    youtube_category: str = "27"  # Education; "22" People & Blogs, "24" Entertainment
+    youtube_timeout: float = Field(default=120.0, gt=0)
+
+    @field_validator("youtube_chunk_size")
+    @classmethod
+    def _chunk_multiple(cls, value: int) -> int:
+        if value % (256 * 1024):
+            raise ValueError(
+                f"youtube_chunk_size must be a multiple of 262144 (256 KiB), not {value}"
+            )
+        return value
+
+    @property
+    def youtube_configured(self) -> bool:
+        """Users may connect a channel: an OAuth client is set (the key is checked on connect,
+        so a missing one is told instead of hiding the feature)."""
+        return bool(self.youtube_client_id)
