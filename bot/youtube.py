@@ -1,0 +1,81 @@
+"""What both fronts say about YouTube: the code to enter, the outcome of linking, the privacy
+choices, the posted link, and the AI line a reel's description ends with (in the reel's own
+language, since the description is for its viewers, not for the chat)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from locales import Translator, translator
+from pipeline.adapters.youtube import DeviceCode
+from pipeline.errors import ReelError
+from pipeline.studio import JobRecord, Studio
+from pipeline.youtube import PRIVACY, Linked, Posted
+
+from .presenters import error_text
+
+ASK = "ask"  # the button under a reel: asks for the privacy first
+SERVICES = ("youtube",)
+
+Say = Callable[[str], Awaitable[None]]
+
+
+def connect_text(device: DeviceCode, t: Translator) -> str:
+    return t(
+        "youtube.connect",
+        url=device.verification_url,
+        code=device.user_code,
+        minutes=max(1, round(device.expires_in / 60)),
+    )
+
+
+def outcome_text(outcome: Linked | ReelError, t: Translator) -> str:
+    if isinstance(outcome, Linked):
+        return t("youtube.linked", channel=outcome.channel_title or "YouTube")
+    return error_text(outcome, t)
+
+
+def privacy_label(privacy: str, t: Translator) -> str:
+    return t(f"youtube.privacy.{privacy}")
+
+
+def privacy_options(current: str, t: Translator) -> list[tuple[str, str]]:
+    """(privacy, label) for each choice, the current one ticked."""
+    return [
+        (p, f"✓ {privacy_label(p, t)}" if p == current else privacy_label(p, t)) for p in PRIVACY
+    ]
+
+
+def posted_text(posted: Posted, t: Translator) -> str:
+    if not posted.fresh:
+        return t("youtube.already", url=posted.url)
+    label = privacy_label(posted.privacy, t).split(" ", 1)[-1]
+    return t("youtube.posted", privacy=label, url=posted.url)
+
+
+def disclosure_for(studio: Studio, job: JobRecord) -> str | None:
+    """The AI line of the caption, in the reel's language; None when it is switched off."""
+    if not studio.settings.ai_disclosure:
+        return None
+    return translator(job.language)("reel.ai_disclosure")
+
+
+def told(say: Say, t: Translator) -> Callable[[Linked | ReelError], Awaitable[None]]:
+    """The studio's callback once linking ends: the outcome, said to the user."""
+
+    async def tell(outcome: Linked | ReelError) -> None:
+        await say(outcome_text(outcome, t))
+
+    return tell
+
+
+__all__ = [
+    "ASK",
+    "SERVICES",
+    "connect_text",
+    "disclosure_for",
+    "outcome_text",
+    "posted_text",
+    "privacy_options",
+    "told",
+]
