@@ -12,7 +12,7 @@ from pipeline.errors import ReelError
 from pipeline.studio import JobRecord, Studio
 from pipeline.youtube import PRIVACY, Linked, Posted
 
-from .presenters import error_text
+from .presenters import HTML, Markup, error_text
 
 ASK = "ask"  # the button under a reel: asks for the privacy first
 SERVICES = ("youtube",)
@@ -20,13 +20,23 @@ SERVICES = ("youtube",)
 Say = Callable[[str], Awaitable[None]]
 
 
-def connect_text(device: DeviceCode, t: Translator) -> str:
-    return t(
+_URL = "URLHERE"  # survives every markup's escaping, then becomes the bare link
+
+
+def _with_link(text: str, url: str, m: Markup) -> str:
+    """``text`` escaped for ``m``, its link left bare so that the client makes it clickable
+    (an escaped ``https\\://`` is not)."""
+    return m.escape(text).replace(_URL, HTML.escape(url) if m is HTML else url)
+
+
+def connect_text(device: DeviceCode, t: Translator, m: Markup) -> str:
+    text = t(
         "youtube.connect",
-        url=device.verification_url,
+        url=_URL,
         code=device.user_code,
         minutes=max(1, round(device.expires_in / 60)),
     )
+    return _with_link(text, device.verification_url, m)
 
 
 def outcome_text(outcome: Linked | ReelError, t: Translator) -> str:
@@ -46,11 +56,11 @@ def privacy_options(current: str, t: Translator) -> list[tuple[str, str]]:
     ]
 
 
-def posted_text(posted: Posted, t: Translator) -> str:
+def posted_text(posted: Posted, t: Translator, m: Markup) -> str:
     if not posted.fresh:
-        return t("youtube.already", url=posted.url)
+        return _with_link(t("youtube.already", url=_URL), posted.url, m)
     label = privacy_label(posted.privacy, t).split(" ", 1)[-1]
-    return t("youtube.posted", privacy=label, url=posted.url)
+    return _with_link(t("youtube.posted", privacy=label, url=_URL), posted.url, m)
 
 
 def disclosure_for(studio: Studio, job: JobRecord) -> str | None:

@@ -37,7 +37,7 @@ from .views import DYNAMIC_ITEMS, ours
 
 logger = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.discord.cogs.review", "bot.discord.cogs.settings")
+EXTENSIONS = ("bot.discord.cogs.review", "bot.discord.cogs.settings", "bot.discord.cogs.youtube")
 SHUTDOWN_GRACE = 5.0
 
 

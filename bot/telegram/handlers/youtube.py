@@ -48,7 +48,7 @@ async def connect(
         await bot.send_message(chat_id, HTML.escape(text))
 
     device = await studio.connect_youtube(owner, told(say, t))
-    await message.answer(HTML.escape(connect_text(device, t)), disable_web_page_preview=True)
+    await message.answer(connect_text(device, t, HTML), disable_web_page_preview=True)
 
 
 async def disconnect(
@@ -77,7 +77,7 @@ async def post(
     if earlier is not None:
         await query.answer()
         if message is not None:
-            await message.answer(HTML.escape(posted_text(earlier, t)))
+            await message.answer(posted_text(earlier, t, HTML))
         return
     if privacy == ASK:
         await query.answer()
@@ -96,7 +96,7 @@ async def post(
     posted = await studio.post_youtube(
         owner, job_id, disclosure=disclosure_for(studio, job), privacy=privacy
     )
-    text = HTML.escape(posted_text(posted, t))
+    text = posted_text(posted, t, HTML)
     if message is not None:
         await bot.edit_message_text(
             text=text, chat_id=message.chat.id, message_id=message.message_id
