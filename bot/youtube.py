@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 
 from locales import Translator, translator
 from pipeline.adapters.youtube import DeviceCode
-from pipeline.errors import ReelError
+from pipeline.delivery import Post
+from pipeline.errors import NotSent, ReelError
 from pipeline.studio import JobRecord, Studio
 from pipeline.youtube import PRIVACY, Linked, Posted
 
@@ -79,6 +80,29 @@ def told(say: Say, t: Translator) -> Callable[[Linked | ReelError], Awaitable[No
     return tell
 
 
+def youtube_poster(studio: Studio) -> Callable[[str, Post], Awaitable[None]]:
+    """Posts a daily reel to the channel ``owner`` linked (destination ``youtube:<owner>``),
+    captioned in the reel's language with its credit line. Its own record (one post per job
+    and channel, with the resumable session) keeps it at most once, so any failure is
+    ``NotSent``: the next run may try again and finishes an upload cut short."""
+
+    async def post_to(owner: str, post: Post) -> None:
+        job = post.job
+        credit = str((await studio.destination(job.id)).get("credit") or "") or None
+        try:
+            await studio.upload_to_youtube(
+                job,
+                post.published.reel,
+                owner,
+                disclosure=disclosure_for(studio, job),
+                credit=credit,
+            )
+        except ReelError as exc:
+            raise NotSent(f"not on the YouTube channel of {owner}: {exc}") from exc
+
+    return post_to
+
+
 __all__ = [
     "ASK",
     "SERVICES",
@@ -88,4 +112,5 @@ __all__ = [
     "posted_text",
     "privacy_options",
     "told",
+    "youtube_poster",
 ]
