@@ -65,8 +65,8 @@ def _platform(text: str, entry: str) -> tuple[Platform, str]:
         platform = Platform(name.strip().lower())
     except ValueError:
         raise DestinationError(
-            f"{entry!r}: the platform must be telegram, discord or youtube, "
-            "e.g. telegram:-1001234567890",
+            f"{entry!r}: the platform must be telegram or discord (or youtube for a channel a "
+            "user linked), e.g. telegram:-1001234567890",
             params={"entry": entry},
         ) from None
     if not sep or not rest.strip():
