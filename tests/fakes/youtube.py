@@ -11,6 +11,7 @@ Usage::
 
 OAuth (form posts, errors in OAuth's shape ``{"error", "error_description"}``):
 
+- ``GET /device``: the verification page, a line saying codes are approved by themselves.
 - ``POST /device/code`` (client_id, scope): ``device_code, user_code, verification_url,
   expires_in, interval``. A scope outside the device flow's allow-list (``youtube.upload``)
   answers 400 ``invalid_scope``, as Google does.
@@ -130,6 +131,7 @@ class FakeYouTube:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.app = web.Application(client_max_size=512 * 1024 * 1024)
+        self.app.router.add_get("/device", self._device_page)
         self.app.router.add_post("/device/code", self._device_code)
         self.app.router.add_post("/token", self._token)
         self.app.router.add_post("/revoke", self._revoke)
@@ -173,6 +175,15 @@ class FakeYouTube:
         self.access_tokens.clear()
 
     # --- OAuth --------------------------------------------------------------------------
+
+    async def _device_page(self, request: web.Request) -> web.Response:
+        """What the verification URL shows: the mock has no sign-in to do."""
+        when = (
+            f"after {self.auto_approve:g} seconds"
+            if self.auto_approve is not None
+            else "when the test approves it"
+        )
+        return web.Response(text=f"Mock Google: no sign-in here. Every code is approved {when}.\n")
 
     async def _device_code(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -342,8 +353,7 @@ class FakeYouTube:
 
 async def serve_forever(host: str, port: int, auto_approve: float) -> None:
     """Run the mock until cancelled (``reelfactory fake-youtube``)."""
-    async with FakeYouTube(host=host, port=port, interval=1, auto_approve=auto_approve) as fake:
-        print(f"mock YouTube on {fake.base_url}", flush=True)
+    async with FakeYouTube(host=host, port=port, interval=1, auto_approve=auto_approve):
         await asyncio.Event().wait()
 
 

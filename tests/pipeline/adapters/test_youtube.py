@@ -247,3 +247,22 @@ async def test_server_errors_during_upload_are_retried_then_given_up(
         await client.upload(session, path)
     assert caught.value.reason == "network"
     assert len(sleeps.asked) == client.retries
+
+
+async def test_the_demo_mock_approves_codes_by_itself() -> None:
+    from pipeline.cli.fake_youtube import _mock, settings_lines
+
+    assert _mock().FakeYouTube is FakeYouTube
+    async with FakeYouTube(auto_approve=0.0) as demo:
+        youtube = YouTubeClient("demo-client", oauth_base=demo.base_url, api_base=demo.base_url)
+        try:
+            device = await youtube.device_code()
+            async with httpx.AsyncClient() as http:
+                page = await http.get(device.verification_url)
+            assert "approved after 0 seconds" in page.text
+            tokens = await youtube.poll(device)  # no user: approved on the first poll
+            assert tokens.refresh_token is not None
+        finally:
+            await youtube.aclose()
+    lines = settings_lines("http://127.0.0.1:8790", "k")
+    assert "REELFACTORY_YOUTUBE_API_BASE=http://127.0.0.1:8790" in lines
