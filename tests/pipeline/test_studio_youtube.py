@@ -276,3 +276,15 @@ async def test_not_configured(settings: Settings) -> None:
             await studio.youtube_privacy(ALICE)
     finally:
         await app.close()
+
+
+async def test_tokens_never_reach_the_logs(bench: Bench, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    await bench.connect()
+    job = await bench.reel()
+    await bench.studio.post_youtube(ALICE, job.id, disclosure=None)
+    await bench.studio.disconnect_youtube(ALICE)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "linked channel" in logged and "on YouTube as" in logged
+    for token in ("1//fake-refresh", "ya29.fake"):
+        assert token not in logged
