@@ -9,9 +9,7 @@ the session URI in ``Location``; each PUT of a chunk answers ``308`` with ``Rang
 (no ``Range``: nothing arrived) until the last answers 200/201 with the video resource. After
 a dropped connection, ``PUT`` with ``Content-Range: bytes */<total>`` says where to go on.
 
-API errors have Google's shape ``{"error": {"code", "message", "errors": [{"reason"}]}}``;
-they become ``YouTubeError`` (``YouTubeQuota`` for ``quotaExceeded``/``uploadLimitExceeded``,
-``YouTubeAuth`` for a revoked or refused authorization), each with a locale ``code``.
+Errors become ``YouTubeError`` and its kinds (``pipeline.adapters.youtube_errors``).
 """
 
 from __future__ import annotations
@@ -26,52 +24,15 @@ from typing import Any
 
 import httpx
 
-from ..errors import ProviderError
+from .youtube_errors import YouTubeAuth, YouTubeError, YouTubeQuota, error_of
 
 logger = logging.getLogger(__name__)
 
-PROVIDER = "youtube"
 SCOPE = "https://www.googleapis.com/auth/youtube"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 CHUNK_UNIT = 256 * 1024
 SLOW_DOWN_STEP = 5.0  # RFC 8628 §3.5
-RETRYABLE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "backendError"})
-
-# Google's reasons and OAuth errors -> the locale key that explains them to a user.
-CODES = {
-    "quotaExceeded": "youtube.quota",
-    "uploadLimitExceeded": "youtube.upload_limit",
-    "invalid_grant": "youtube.revoked",
-    "authError": "youtube.revoked",
-    "access_denied": "youtube.denied",
-    "expired_token": "youtube.expired",
-    "invalid_client": "youtube.not_configured",
-    "unauthorized_client": "youtube.not_configured",
-}
-_QUOTA = frozenset({"quotaExceeded", "uploadLimitExceeded"})
-_AUTH = frozenset({"invalid_grant", "authError", "access_denied", "expired_token"})
-
 Sleep = Callable[[float], Awaitable[None]]
-
-
-class YouTubeError(ProviderError):
-    """YouTube or Google's OAuth said no. ``reason`` is Google's (``quotaExceeded``,
-    ``invalid_grant``...) or ``http_<status>`` when the body named none."""
-
-    def __init__(
-        self, message: str, *, reason: str, status: int | None = None, **extra: Any
-    ) -> None:
-        super().__init__(message, provider=PROVIDER, status=status, **extra)
-        self.reason = reason
-        self.code = CODES.get(reason, "youtube.failed")
-
-
-class YouTubeQuota(YouTubeError):
-    """Our project's quota or the channel's daily upload cap: retry after midnight PT."""
-
-
-class YouTubeAuth(YouTubeError):
-    """The user's authorization is gone (revoked, expired) or was refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,46 +59,6 @@ class Tokens:
 class Channel:
     id: str
     title: str
-
-
-def error_of(response: httpx.Response) -> YouTubeError:
-    """Google's JSON error (API or OAuth shape) as a YouTubeError of the right kind."""
-    status = response.status_code
-    reason, message = f"http_{status}", response.reason_phrase or "error"
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict):  # the API's shape
-        message = str(error.get("message") or message)
-        details = error.get("errors")
-        if isinstance(details, list) and details and isinstance(details[0], dict):
-            reason = str(details[0].get("reason") or reason)
-        elif status == 401:
-            reason = "authError"
-    elif isinstance(error, str):  # OAuth's shape: {"error": "...", "error_description": ...}
-        reason = error
-        message = str(body.get("error_description") or error)
-    elif status == 401:
-        reason = "authError"
-    retryable = status >= 500 or status == 429 or reason in RETRYABLE_REASONS
-    retry_after = _retry_after(response.headers.get("retry-after"))
-    cls = YouTubeQuota if reason in _QUOTA else YouTubeAuth if reason in _AUTH else YouTubeError
-    return cls(
-        f"HTTP {status} {reason}: {message[:300]}",
-        reason=reason,
-        status=status,
-        retryable=retryable,
-        retry_after=retry_after,
-    )
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
 
 
 def _next_offset(response: httpx.Response) -> int:
