@@ -17,6 +17,8 @@ import discord
 from bot.preferences import Option, Screen
 from locales import ENDONYMS, Translator
 
+from .texts import discord_translator, reply
+
 logger = logging.getLogger(__name__)
 
 BUTTON = r"reel:(?P<action>[a-z]{1,16}):(?P<job>[A-Za-z0-9]{1,64})"
@@ -201,8 +203,10 @@ class YouTubeButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=YOU
 
     async def callback(self, interaction: discord.Interaction) -> None:
         cog = getattr(interaction.client, "get_cog", lambda name: None)("YouTube")
-        if cog is None:
-            raise RuntimeError("the bot has no YouTube cog loaded")
+        if cog is None:  # a button from when YouTube was set up; it no longer is
+            t = discord_translator(str(interaction.locale))
+            await reply(interaction, t("youtube.not_configured"))
+            return
         await cog.press(interaction, self.job, self.privacy)
 
 
