@@ -326,3 +326,32 @@ class Settings(_Section):
     render_sweep_interval: int = Field(default=5, ge=1)  # how often workers look for those
     render_attempts: int = Field(default=3, ge=1)  # then the job fails and admins hear of it
     worker_concurrency: int = Field(default=1, ge=1)  # renders at once per worker process
+
+    # --- YouTube Shorts per user (issue 13 §3): a Google OAuth client of the type "TVs and
+    # Limited Input devices" (device flow; Google allows the broad `youtube` scope there, not
+    # `youtube.upload`), the Fernet key that encrypts users' refresh tokens at rest, and
+    # where Google is (a proxy, or the mock of `reelfactory fake-youtube` and the tests).
+    youtube_client_id: str | None = None
+    youtube_client_secret: SecretStr | None = None
+    youtube_token_key: SecretStr | None = None  # Fernet key: 32 url-safe base64 bytes
+    youtube_oauth_base: str = "https://oauth2.googleapis.com"
+    youtube_api_base: str = "https://www.googleapis.com"
+    # Bytes per PUT of a resumable upload: a multiple of 256 KiB (Google's rule).
+    youtube_chunk_size: int = Field(default=8 * 256 * 1024, ge=256 * 1024)
+    youtube_category: str = "27"  # Education; "22" People & Blogs, "24" Entertainment
+    youtube_timeout: float = Field(default=120.0, gt=0)
+
+    @field_validator("youtube_chunk_size")
+    @classmethod
+    def _chunk_multiple(cls, value: int) -> int:
+        if value % (256 * 1024):
+            raise ValueError(
+                f"youtube_chunk_size must be a multiple of 262144 (256 KiB), not {value}"
+            )
+        return value
+
+    @property
+    def youtube_configured(self) -> bool:
+        """Users may connect a channel: an OAuth client is set (the key is checked on connect,
+        so a missing one is told instead of hiding the feature)."""
+        return bool(self.youtube_client_id)
