@@ -75,9 +75,13 @@ class Speculator:
         if running is not None:
             running.cancel()
         work = self._after(running, self._speculate(job_id, pictures, sound))
-        self._tasks[job_id] = asyncio.get_running_loop().create_task(
-            work, name=f"speculate {job_id}"
-        )
+        task = asyncio.get_running_loop().create_task(work, name=f"speculate {job_id}")
+        self._tasks[job_id] = task
+        task.add_done_callback(partial(self._forget, job_id))
+
+    def _forget(self, job_id: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(job_id) is task:
+            del self._tasks[job_id]
 
     async def stop(self, job_id: str) -> None:
         """The render is about to run: speculation ends, its segments stay for it."""
