@@ -37,11 +37,14 @@ def _youtube_settings(fake: FakeYouTube) -> dict[str, object]:
 
 async def test_connect_usage_and_not_configured(world: World, youtube: FakeYouTube) -> None:
     async with world.bot():  # no OAuth client: YouTube is not offered
-        usage = await world.said(ALICE, "/connect")
+        usage = await world.said(ALICE, "/connect tiktok")
         assert "/connect youtube" in usage.plain
-        refused = await world.said(ALICE, "/connect youtube")
-        assert refused.plain == "Posting to YouTube is not set up on this bot."
+        for asked in ("/connect youtube", "/connect"):  # the bare one means the only service
+            refused = await world.said(ALICE, asked)
+            assert refused.plain == "Posting to YouTube is not set up on this bot."
     assert youtube.requests == []
+    menu = [c["command"] for c in world.tg.of("setMyCommands")[0].params["commands"]]
+    assert "connect" not in menu and "new" in menu
 
 
 @pytest.mark.slow
@@ -50,6 +53,8 @@ async def test_connect_then_post_a_reel_to_youtube(world: World, youtube: FakeYo
     async with world.bot(**_youtube_settings(youtube)) as front:
         # Before linking, the button says what to do.
         youtube.approve_after = 1
+        menu = [c["command"] for c in tg.of("setMyCommands")[-1].params["commands"]]
+        assert menu[-2:] == ["connect", "disconnect"]
         shown = await world.said(ALICE, "/connect youtube")
         assert f"open {youtube.base_url}/device and enter the code ABCD-" in shown.plain
         [linked] = await tg.wait_for("sendMessage", lambda c: "channel linked" in c.plain)

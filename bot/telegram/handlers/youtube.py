@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 def _service(command: CommandObject) -> str | None:
     name = (command.args or "").strip().lower()
+    if not name and len(SERVICES) == 1:  # /connect from the command menu
+        return next(iter(SERVICES))
     return name if name in SERVICES else None
 
 
