@@ -22,7 +22,15 @@ from pydantic import SecretStr
 from pipeline.providers import build
 from pipeline.settings import Settings
 from tests.bot.conftest import ALICE, World
-from tests.bot.discord.latency import DOWNLOAD, LLM, SEARCH, TTS, Steps, report
+from tests.bot.discord.latency import (
+    DOWNLOAD,
+    LLM,
+    SEARCH,
+    TTS,
+    Steps,
+    report,
+    slow_providers,
+)
 from tests.fakes.elevenlabs import FakeElevenLabs
 from tests.fakes.gemini import FakeGemini
 from tests.fakes.google_search import FakeGoogleSearch
@@ -40,24 +48,12 @@ async def measure(base: Settings, review: float = 0.0, swap: bool = True) -> Ste
         FakeElevenLabs(latency=TTS) as eleven,
         FakeGoogleSearch(latency=SEARCH, download_latency=DOWNLOAD) as google,
     ):
-        settings = base.model_copy(
-            update={
-                "telegram": base.telegram.model_copy(
-                    update={"bot_token": SecretStr(FakeTelegram.TOKEN), "api_base": tg.base_url}
-                ),
-                "gemini_api_key": SecretStr("bench"),
-                "gemini_base_url": gemini.base_url,
-                "elevenlabs_api_key": SecretStr("bench"),
-                "elevenlabs_base_url": eleven.base_url,
-                "google_search_api_key": SecretStr("bench"),
-                "google_search_cx": "bench",
-                "google_search_base_url": google.base_url,
-                "fetch_allow_hosts": ["127.0.0.1"],
-                "script_chain": ["gemini"],
-                "voice_chain": ["elevenlabs", "espeak"],
-                "image_chain": ["google_search", "cards"],
-            }
-        )
+        front = {
+            "telegram": base.telegram.model_copy(
+                update={"bot_token": SecretStr(FakeTelegram.TOKEN), "api_base": tg.base_url}
+            )
+        }
+        settings = slow_providers(base, gemini, eleven, google).model_copy(update=front)
         world = World(tg, groq, settings, build)
         async with world.bot():
             asked = time.monotonic()
