@@ -70,13 +70,15 @@ async def measure(base: Settings, review: float = 0.0, swap: bool = True) -> Ste
             swap_to_sheet = 0.0
             if swap:
                 pressed = time.monotonic()
-                _, swapped = await world.pressed(ALICE, sheet_message, "Swap 1", "editMessageMedia")
+                _, swapped = await world.pressed(ALICE, sheet_message, "Swap 2", "editMessageMedia")
                 swap_to_sheet = swapped.at - pressed
                 sheet_message = tg.message_of(swapped)
             pressed = time.monotonic()
             before = len(tg.of("sendVideo"))
             await world.pressed(ALICE, sheet_message, "Render", "sendMessage")
-            video = await tg.wait_for("sendVideo", lambda c: c in tg.of("sendVideo")[before:], 120)
+            video = await tg.wait_for(
+                "sendVideo", lambda c: c in tg.of("sendVideo")[before:], timeout=120
+            )
             render_to_video = video[0].at - pressed
     return Steps(press_ack, topic_to_script, approve_to_sheet, swap_to_sheet, render_to_video)
 
