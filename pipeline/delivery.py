@@ -26,6 +26,7 @@ from storage import DeliveryRepository, JobRecord
 
 from .artifacts import REEL, THUMB, THUMB_SMALL
 from .errors import DeliveryInterrupted, NotSent
+from .failpoints import failpoint
 from .models import JobState
 
 if TYPE_CHECKING:
@@ -210,7 +211,6 @@ async def _post(app: App, post: Post, deliverer: Deliverer, target: str, *, sett
             )
         raise
     await deliveries.confirm(job.id, target)
-    from .runner import failpoint  # runner imports this module
 
     failpoint("delivered")  # crash tests: posted and recorded, the job not settled
     if settle:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -34,16 +33,15 @@ from .cleanup import sweep_partials, try_lock
 from .concurrency import both
 from .delivery import Published
 from .errors import JobBusy, ReelError, StageError
+from .failpoints import failpoint
 from .logs import job_context
 from .models import (
-    ImageCandidate,
     JobState,
     ProgressEvent,
     Script,
     Stage,
     StageTiming,
     VoiceChoice,
-    Voiceover,
 )
 from .ports import BlobStore, ProgressCallback
 from .providers import Providers
@@ -53,29 +51,16 @@ from .stages import images as images_stage
 from .stages import music as music_stage
 from .stages import publish as publish_stage
 from .stages import render as render_stage
-from .stages import subtitles as subtitles_stage
 from .stages import voice as voice_stage
 from .stages.base import JobContext, write_json
-from .uploads import AnnouncingImages, Uploader
+from .steps import Steps
+from .uploads import Uploader
 
 logger = logging.getLogger(__name__)
 
 
-FAILPOINT_ENV = "REELFACTORY_FAILPOINT"
 # Jobs the current task (and the tasks it started) holds; see Runner.exclusive.
 _HELD: ContextVar[frozenset[str]] = ContextVar("reelfactory_held_jobs", default=frozenset())
-
-
-def failpoint(name: str) -> None:
-    """Crash tests' hook, inert unless ``REELFACTORY_FAILPOINT`` equals ``name``: then the
-    process kills itself with SIGKILL right here, as a power cut would, with no clean-up.
-
-    Points: ``voice`` (the voice's files are written, its stage run is still ``running``) and
-    ``before_reel_upload`` (the render is done and every other asset is confirmed in the store).
-    """
-    if os.environ.get(FAILPOINT_ENV) == name:
-        logger.warning("failpoint %s: killing the process", name)
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass(slots=True)
@@ -104,7 +89,7 @@ class Production:
         return Published.of(self.job_id, self.work, self.result)
 
 
-class Runner:
+class Runner(Steps):
     def __init__(
         self,
         *,
@@ -332,124 +317,6 @@ class Runner:
             job_id,
             ", ".join(t.stage for t in timings) or "nothing left to do",
         )
-
-    async def _subtitles(
-        self,
-        ctx: JobContext,
-        voiceover: Voiceover,
-        finished: set[str],
-        fresh: set[str],
-        timings: list[StageTiming],
-        uploader: Uploader | None,
-    ) -> Path:
-        subs = ctx.path(SUBTITLES)
-        if "subtitles" not in finished or "voice" in fresh or not subs.is_file():
-            if uploader is not None:
-                await uploader.forget(SUBTITLES)
-            async with self.record(ctx.job_id, "subtitles", timings) as run:
-                run.provider = "ass"
-                await ctx.report("subtitles", 0.0)
-                await asyncio.to_thread(subtitles_stage.write_ass, subs, voiceover.words, ctx.style)
-            fresh.add("subtitles")
-        return subs
-
-    async def _voice(
-        self,
-        ctx: JobContext,
-        finished: set[str],
-        fresh: set[str],
-        timings: list[StageTiming],
-        uploader: Uploader | None,
-    ) -> Voiceover:
-        audio = voice_stage.audio_path(ctx)
-        if "voice" in finished and (loaded := voice_stage.load(ctx)) is not None:
-            if uploader is not None:
-                uploader.submit(audio.name, audio)
-            return loaded
-        if uploader is not None:
-            await uploader.forget(audio.name)
-        async with self.record(ctx.job_id, "voice", timings) as run:
-            served = await voice_stage.run(ctx, self.providers.synths, self.providers.aligners)
-            run.provider, run.attempts = served.provider, served.attempts
-            failpoint("voice")
-        fresh.add("voice")
-        if uploader is not None:
-            uploader.submit(audio.name, audio)
-        return served.value
-
-    async def _voice_and_music(
-        self,
-        ctx: JobContext,
-        finished: set[str],
-        fresh: set[str],
-        timings: list[StageTiming],
-        uploader: Uploader | None,
-    ) -> Voiceover:
-        """The voice, then the music for its length, while the images are still coming."""
-        voiceover = await self._voice(ctx, finished, fresh, timings, uploader)
-        await self._music(ctx, voiceover, finished, fresh, timings, uploader)
-        return voiceover
-
-    async def _music(
-        self,
-        ctx: JobContext,
-        voiceover: Voiceover,
-        finished: set[str],
-        fresh: set[str],
-        timings: list[StageTiming],
-        uploader: Uploader | None,
-    ) -> None:
-        soundtrack = music_stage.load(ctx)
-        if "music" not in finished or "voice" in fresh or soundtrack is None:
-            if uploader is not None:
-                await uploader.forget(music_stage.MUSIC, music_stage.SFX_FOLDER)
-            async with self.record(ctx.job_id, "music", timings) as run:
-                soundtrack = await music_stage.run(
-                    ctx,
-                    self.providers.sounds,
-                    seconds=voiceover.duration,
-                    fetch_audio=self.providers.fetch_audio,
-                )
-                run.provider = soundtrack.music_provider or "none"
-            fresh.add("music")
-        if uploader is not None:
-            for name, path in music_stage.assets(soundtrack):
-                uploader.submit(name, path)
-
-    async def _images(
-        self,
-        ctx: JobContext,
-        finished: set[str],
-        fresh: set[str],
-        timings: list[StageTiming],
-        uploader: Uploader,
-        per_scene: int,
-    ) -> list[list[ImageCandidate]]:
-        if "images" in finished and (loaded := images_stage.load(ctx)) is not None:
-            _submit_images(uploader, loaded)
-            return loaded
-        await uploader.forget("images/")
-
-        def landed(scene: int, first: int, found: list[ImageCandidate]) -> None:
-            for index, candidate in enumerate(found, start=first):
-                name = publish_stage.image_name(scene, index, candidate.path)
-                uploader.submit(name, candidate.path)
-
-        sources = [AnnouncingImages(s, per_scene, landed) for s in self.providers.images]
-        async with self.record(ctx.job_id, "images", timings) as run:
-            candidates, provider = await images_stage.run(
-                ctx, sources, count=per_scene, fetch_media=self.providers.fetch_media
-            )
-            run.provider = provider
-        fresh.add("images")
-        _submit_images(uploader, candidates)  # the user's own media were not announced
-        return candidates
-
-
-def _submit_images(uploader: Uploader, candidates: list[list[ImageCandidate]]) -> None:
-    for scene, options in enumerate(candidates):
-        for index, candidate in enumerate(options):
-            uploader.submit(publish_stage.image_name(scene, index, candidate.path), candidate.path)
 
 
 def _on_first(progress: ProgressCallback, hook: Callable[[], None]) -> ProgressCallback:
