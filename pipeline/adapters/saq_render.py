@@ -31,7 +31,7 @@ from ..errors import RenderError
 from ..models import RenderSpec
 from ..queue import Demand, Durations, ProgressCallback, QueueCallback, QueueStatus
 from ..render import RenderResult
-from ..workers.staging import SharedFolder
+from ..workers.staging import Staging
 from .saq_queue import FencedRedisQueue
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class RedisRenderQueue:
     def __init__(
         self,
         queue: FencedRedisQueue,
-        folder: SharedFolder,
+        staging: Staging,
         *,
         heartbeat: int,
         attempts: int,
@@ -68,7 +68,7 @@ class RedisRenderQueue:
         on_failed: AlertHook | None = None,
         poll: float = POLL,
     ) -> None:
-        self.queue, self.folder = queue, folder
+        self.queue, self.staging = queue, staging
         self.heartbeat, self.attempts, self.timeout = heartbeat, attempts, timeout
         self.on_failed = on_failed
         self.poll = poll
@@ -77,13 +77,18 @@ class RedisRenderQueue:
         self._durations_key = DURATIONS_KEY.format(queue=queue.name)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RedisRenderQueue:
+    def from_settings(
+        cls, settings: Settings, on_failed: AlertHook | None = None
+    ) -> RedisRenderQueue:
+        from ..workers import build_staging
+
         return cls(
             open_queue(settings),
-            SharedFolder(settings.data_dir),
+            build_staging(settings),
             heartbeat=settings.render_heartbeat,
             attempts=settings.render_attempts,
             timeout=settings.render_timeout,
+            on_failed=on_failed,
         )
 
     @property
@@ -99,7 +104,10 @@ class RedisRenderQueue:
         return self._demand.idle
 
     async def aclose(self) -> None:
-        await self.queue.disconnect()
+        try:
+            await self.queue.disconnect()
+        finally:
+            await self.staging.aclose()
 
     async def render(
         self,
@@ -110,12 +118,13 @@ class RedisRenderQueue:
         on_queue: QueueCallback | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> RenderResult:
-        wire = await asyncio.to_thread(self.folder.export, job_id, spec)
-        job = await self._enqueue(job_id, wire)
+        parcel = await self.staging.export(job_id, spec)
+        job = await self._enqueue(job_id, parcel)
         self._track(job_id, "queued")
         try:
             done = await self._follow(job, on_queue, on_progress)
-        except RenderError as exc:
+        except RenderError as exc:  # failed on every attempt: the admins hear of it once
+            await self.staging.clean(job_id)
             if self.on_failed is not None:
                 await self.on_failed(job_id, exc)
             raise
@@ -125,14 +134,14 @@ class RedisRenderQueue:
         finally:
             self._track(job_id, None)
         try:
-            return await asyncio.to_thread(self._take, done, spec)
+            return await self._take(done, spec)
         finally:
-            await asyncio.to_thread(self.folder.clean, job_id)
+            await self.staging.clean(job_id)
 
-    async def _enqueue(self, job_id: str, wire: dict[str, Any]) -> Job:
+    async def _enqueue(self, job_id: str, parcel: dict[str, Any]) -> Job:
         job = Job(
             FUNCTION,
-            kwargs={"job_id": job_id, "spec": wire},
+            kwargs={"job_id": job_id, **parcel},
             key=job_id,
             # SAQ's own timeout is a backstop only: the heartbeat finds dead workers, and the
             # worker's render_timeout ends a stuck ffmpeg first.
@@ -194,9 +203,9 @@ class RedisRenderQueue:
         )
         raise error
 
-    def _take(self, job: Job, spec: RenderSpec) -> RenderResult:
+    async def _take(self, job: Job, spec: RenderSpec) -> RenderResult:
         result: dict[str, Any] = job.result or {}
-        self.folder.take(result["folder"], spec.out_path)
+        await self.staging.take(result["folder"], spec.out_path)
         reel = spec.out_path
         return RenderResult(
             path=reel,
@@ -208,6 +217,7 @@ class RedisRenderQueue:
             size_bytes=reel.stat().st_size,
             seconds=float(result.get("seconds", 0.0)),
             encoder=str(result.get("encoder", "libx264")),
+            segments_encoded=int(result.get("segments_encoded", 0)),
         )
 
     async def _abort(self, job: Job) -> None:
@@ -215,7 +225,7 @@ class RedisRenderQueue:
             current = await self.queue.job(job.key)
             if current is not None and current.status not in (Status.COMPLETE, Status.FAILED):
                 await self.queue.abort(current, "cancelled")
-        await asyncio.to_thread(self.folder.clean, job.key)
+        await self.staging.clean(job.key)
 
     async def position(self, job_id: str) -> int:
         """1.. while waiting in the shared line (1 = next, whichever worker takes it), 0 when
