@@ -329,3 +329,6 @@ class Settings(_Section):
     # a worker to one core, so several workers share a machine fairly. Part of a segment's key:
     # segments encoded ahead with another value are encoded again.
     render_threads: int = Field(default=0, ge=0)
+    # With the redis backend, a reel longer than this (s) has its scene segments encoded on
+    # every idle worker at once and joined where the job started (0: never split).
+    render_split_seconds: float = Field(default=90.0, ge=0)

@@ -54,12 +54,12 @@ class BlobStaging:
         out = Path(self.prefix(job_id), "out", REEL)
         return {"spec": with_paths(spec, keys, out).model_dump(mode="json")}
 
-    async def take(self, folder: str, reel: Path) -> None:
+    async def take(self, folder: str, files: dict[str, Path]) -> None:
         self._check(folder)
         job_id = folder.split("/")[1]
-        for name in OUTPUTS:
+        for name, target in files.items():
             key = f"{folder}/{name}"
-            await self.store.get(key, reel.with_name(name))
+            await self.store.get(key, target)
             self._sent.setdefault(job_id, []).append(key)
 
     async def clean(self, job_id: str) -> None:
@@ -91,10 +91,12 @@ class BlobStaging:
             paths[name] = local
         return with_paths(spec, paths, folder / REEL)
 
-    async def send_out(self, job_id: str, local: RenderSpec) -> str:
+    async def send_out(
+        self, job_id: str, local: RenderSpec, names: tuple[str, ...] = OUTPUTS
+    ) -> str:
         folder = local.out_path.parent
         prefix = f"{self.prefix(job_id)}/{folder.name}"
-        for name in OUTPUTS:
+        for name in names:
             path = folder / name
             await self.store.put(f"{prefix}/{name}", path, content_type(path))
         await self.drop(local)

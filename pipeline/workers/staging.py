@@ -36,23 +36,31 @@ STAGING = "renders"
 OUTPUTS = (REEL, THUMB, THUMB_SMALL)
 
 
+def beside(reel: Path, names: tuple[str, ...] = OUTPUTS) -> dict[str, Path]:
+    """Each output's place beside the job's ``reel``."""
+    return {name: reel.with_name(name) for name in names}
+
+
 class Staging(Protocol):
     """The bot's side: ``export`` (the worker's keyword arguments), ``take`` (the accepted
-    attempt's outputs beside the job's reel), ``clean``. The worker's side: ``bring_in`` (the
-    spec with paths of its own), ``send_out`` (where the bot takes the outputs from), ``drop``
-    (a lost attempt's files)."""
+    attempt's files, each name in its folder to a path of the job's), ``clean``. The worker's
+    side: ``bring_in`` (the spec with paths of its own), ``send_out`` (the files ``names`` of
+    the attempt's folder, and where the bot takes them from), ``drop`` (a lost attempt's
+    files)."""
 
     name: str
 
     async def export(self, job_id: str, spec: RenderSpec) -> dict[str, Any]: ...
 
-    async def take(self, folder: str, reel: Path) -> None: ...
+    async def take(self, folder: str, files: dict[str, Path]) -> None: ...
 
     async def clean(self, job_id: str) -> None: ...
 
     async def bring_in(self, job_id: str, parcel: dict[str, Any], attempt: str) -> RenderSpec: ...
 
-    async def send_out(self, job_id: str, local: RenderSpec) -> str: ...
+    async def send_out(
+        self, job_id: str, local: RenderSpec, names: tuple[str, ...] = OUTPUTS
+    ) -> str: ...
 
     async def drop(self, local: RenderSpec) -> None: ...
 
@@ -157,17 +165,19 @@ class SharedFolder:
             logger.info("render %s: %d segment file(s) of the job's folder reused", job_id, kept)
         return with_paths(spec, paths, out)
 
-    async def send_out(self, job_id: str, local: RenderSpec) -> str:
+    async def send_out(
+        self, job_id: str, local: RenderSpec, names: tuple[str, ...] = OUTPUTS
+    ) -> str:
         return str(local.out_path.parent.relative_to(self.root))
 
     async def drop(self, local: RenderSpec) -> None:
         await asyncio.to_thread(shutil.rmtree, local.out_path.parent, True)
 
-    async def take(self, folder: str, reel: Path) -> None:
-        """The bot's side: the accepted attempt's reel and thumbnails, beside ``reel``."""
+    async def take(self, folder: str, files: dict[str, Path]) -> None:
+        """The bot's side: the accepted attempt's files (its reel and thumbnails, say)."""
         source = self._inside(Path(folder))
-        for name in OUTPUTS:
-            await asyncio.to_thread(atomic_copy, source / name, reel.with_name(name))
+        for name, target in files.items():
+            await asyncio.to_thread(atomic_copy, source / name, target)
 
     async def clean(self, job_id: str) -> None:
         await asyncio.to_thread(shutil.rmtree, self.job_dir(job_id), True)

@@ -260,4 +260,4 @@ async def _queued(queue: RedisRenderQueue, name: str) -> bool:
 async def test_shared_folder_refuses_paths_outside_it(tmp_path: Path) -> None:
     folder = SharedFolder(tmp_path)
     with pytest.raises(Exception, match="escapes"):
-        await folder.take("../elsewhere", tmp_path / "reel.mp4")
+        await folder.take("../elsewhere", {"reel.mp4": tmp_path / "reel.mp4"})

@@ -1,7 +1,8 @@
 """Render workers on a real Redis server, beyond the shared line: a render that fails on every
 attempt alerts the admins once; with R2 (moto's S3 server) a worker that shares no folder with
 the bot fetches the inputs and returns the reel through the bucket; in shared-folder mode the
-job's segments already encoded are not encoded again."""
+job's segments already encoded are not encoded again; a long reel is split across two workers
+and joined, bit-identical to a one-worker render."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from saq.job import Status
 
 from pipeline.adapters.r2 import R2BlobStore
+from pipeline.adapters.saq_split import ENCODE_SHARE, segment_key
 from pipeline.alerts import Alerter, Cause, Kind, Outcome
 from pipeline.errors import RenderError
 from pipeline.render import probe, resolve_ffmpeg, segments
@@ -20,6 +22,7 @@ from pipeline.stages.render_spec import codec_for
 from pipeline.stages.subtitles import FONTS_DIR
 from pipeline.workers import alert_failed_renders
 from pipeline.workers.blob_staging import BlobStaging
+from pipeline.workers.rendering import render_spec
 from storage import AlertRepository, Database
 from tests.fakes.s3 import S3Endpoint, moto_s3, s3_server
 from tests.workers.conftest import RedisServer, Workers, worker_env
@@ -168,3 +171,38 @@ async def test_the_jobs_segments_encoded_ahead_are_not_encoded_again_by_a_worker
         assert sorted(segments.folder_for(spec).iterdir()) == kept  # linked, left in place
     finally:
         await queue.aclose()
+
+
+async def test_a_long_reel_is_split_across_two_workers_and_joined_bit_identically(
+    tmp_path: Path, redis_server: RedisServer, workers: Workers
+) -> None:
+    data = tmp_path / "data"
+    settings = bot_settings(data, redis_server)
+    settings.x264_preset = "ultrafast"
+    settings.render_split_seconds = 2.0  # the default is 90 s; this reel is 4 s, 2 scenes
+    spec = await make_spec(data, "long", 4.0)
+    queue = bot_queue(settings)
+    progress: list[float] = []
+
+    async def on_progress(fraction: float) -> None:
+        progress.append(fraction)
+
+    workers.start("a")
+    workers.start("b")
+    try:
+        async with asyncio.timeout(90):
+            result = await queue.render("long", spec, settings, on_progress=on_progress)
+        parts = [await queue.queue.job(segment_key("long", index)) for index in (0, 1)]
+        assert all(part is not None and part.status == Status.COMPLETE for part in parts)
+        assert {part.worker_id for part in parts if part is not None} == {"a", "b"}
+        assert await queue.queue.job("long") is None  # never sent whole
+        assert result.segments_encoded == 0  # here only the sound and the join
+        assert max(progress) >= ENCODE_SHARE and progress == sorted(progress)
+        joined = spec.out_path.read_bytes()
+    finally:
+        await queue.aclose()
+    # A one-worker render of the same segments: this process encodes both and joins them.
+    alone = spec.model_copy(update={"out_path": data / "work" / "alone" / "reel.mp4"})
+    single = await render_spec(alone, settings, job_id="alone")
+    assert single.segments_encoded == 2
+    assert alone.out_path.read_bytes() == joined
