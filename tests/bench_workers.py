@@ -12,6 +12,7 @@ A real redis-server (the test fixture's) on a free port; real ffmpeg.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -91,7 +92,7 @@ async def _latency(root: Path, server: RedisServer) -> dict[str, float]:
     try:
         pool.start("latency")
         await _wait_for_workers(remote, 1)
-        for run in range(LATENCY_RUNS):
+        for run in range(LATENCY_RUNS + 1):  # the first of each is a warm-up, not counted
             for name, queue, settings in (
                 ("local", local, local_settings),
                 ("redis", remote, redis_settings),
@@ -100,12 +101,18 @@ async def _latency(root: Path, server: RedisServer) -> dict[str, float]:
                 spec = await make_spec(data, job, REEL_SECONDS)
                 started = time.monotonic()
                 await queue.render(job, spec, settings)
-                seconds[name].append(time.monotonic() - started)
+                if run:
+                    seconds[name].append(time.monotonic() - started)
     finally:
         await remote.aclose()
         pool.stop_all()
-    local_s, redis_s = statistics.median(seconds["local"]), statistics.median(seconds["redis"])
-    return {"local_s": local_s, "redis_s": redis_s, "added_s": redis_s - local_s}
+    pairs = zip(seconds["redis"], seconds["local"], strict=True)
+    added = statistics.median([remote_s - local_s for remote_s, local_s in pairs])
+    return {
+        "local_s": statistics.median(seconds["local"]),
+        "redis_s": statistics.median(seconds["redis"]),
+        "added_s": added,
+    }
 
 
 async def _bench() -> dict[str, object]:
@@ -128,7 +135,8 @@ async def _bench() -> dict[str, object]:
         "ratio_2_over_1": round(two / one, 2),
         "press_to_result_local_s": round(latency["local_s"], 2),
         "press_to_result_redis_s": round(latency["redis_s"], 2),
-        "queue_added_latency_s": round(latency["added_s"], 2),
+        "queue_added_latency_s": round(latency["added_s"], 2),  # median of paired runs
+        "load_average_1min": round(os.getloadavg()[0], 1),  # other work on this machine
     }
 
 
