@@ -318,7 +318,8 @@ class Settings(_Section):
     # local renders in this process; redis hands renders to worker processes on any machine
     # through a SAQ queue on Redis. Without R2 the workers share data_dir with the bot.
     render_backend: Literal["local", "redis"] = "local"
-    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    # A secret only when set (it may hold a password); unset means redis://127.0.0.1:6379/0.
+    redis_url: SecretStr | None = None
     render_queue_name: str = "renders"
     # A render whose worker sends no heartbeat for this long goes to another worker.
     render_heartbeat: int = Field(default=20, ge=1)
