@@ -318,8 +318,8 @@ class Settings(_Section):
     # local renders in this process; redis hands renders to worker processes on any machine
     # through a SAQ queue on Redis. Without R2 the workers share data_dir with the bot.
     render_backend: Literal["local", "redis"] = "local"
-    # A secret only when set (it may hold a password); unset means redis://127.0.0.1:6379/0.
-    redis_url: SecretStr | None = None
+    # A secret (it may hold a password); empty means redis://127.0.0.1:6379/0.
+    redis_url: SecretStr = SecretStr("")
     render_queue_name: str = "renders"
     # A render whose worker sends no heartbeat for this long goes to another worker.
     render_heartbeat: int = Field(default=20, ge=1)
@@ -333,3 +333,32 @@ class Settings(_Section):
     # With the redis backend, a reel longer than this (s) has its scene segments encoded on
     # every idle worker at once and joined where the job started (0: never split).
     render_split_seconds: float = Field(default=90.0, ge=0)
+
+    # --- YouTube Shorts per user (issue 13 §3): a Google OAuth client of the type "TVs and
+    # Limited Input devices" (device flow; Google allows the broad `youtube` scope there, not
+    # `youtube.upload`), the Fernet key that encrypts users' refresh tokens at rest, and
+    # where Google is (a proxy, or the mock of `reelfactory fake-youtube` and the tests).
+    youtube_client_id: str | None = None
+    youtube_client_secret: SecretStr | None = None
+    youtube_token_key: SecretStr | None = None  # Fernet key: 32 url-safe base64 bytes
+    youtube_oauth_base: str = "https://oauth2.googleapis.com"
+    youtube_api_base: str = "https://www.googleapis.com"
+    # Bytes per PUT of a resumable upload: a multiple of 256 KiB (Google's rule).
+    youtube_chunk_size: int = Field(default=8 * 256 * 1024, ge=256 * 1024)
+    youtube_category: str = "27"  # Education; "22" People & Blogs, "24" Entertainment
+    youtube_timeout: float = Field(default=120.0, gt=0)
+
+    @field_validator("youtube_chunk_size")
+    @classmethod
+    def _chunk_multiple(cls, value: int) -> int:
+        if value % (256 * 1024):
+            raise ValueError(
+                f"youtube_chunk_size must be a multiple of 262144 (256 KiB), not {value}"
+            )
+        return value
+
+    @property
+    def youtube_configured(self) -> bool:
+        """Users may connect a channel: an OAuth client is set (the key is checked on connect,
+        so a missing one is told instead of hiding the feature)."""
+        return bool(self.youtube_client_id)

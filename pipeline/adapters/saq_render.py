@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FUNCTION = "render"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 POLL = 0.2  # s between looks at a job's record: progress, place in line, result
 DURATIONS_KEY = "reelfactory:{queue}:durations"  # the last renders' seconds, newest first
 ESTIMATE_EVERY = 2.0  # s between estimates of a waiting job's start
@@ -48,9 +47,11 @@ ESTIMATE_EVERY = 2.0  # s between estimates of a waiting job's start
 AlertHook = Callable[[str, RenderError], Awaitable[None]]
 
 
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
 def open_queue(settings: Settings) -> FencedRedisQueue:
-    url = settings.redis_url.get_secret_value() if settings.redis_url else DEFAULT_REDIS_URL
-    redis = aioredis.from_url(url)
+    redis = aioredis.from_url(settings.redis_url.get_secret_value() or DEFAULT_REDIS_URL)
     return FencedRedisQueue(redis, name=settings.render_queue_name)
 
 

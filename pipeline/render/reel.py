@@ -184,7 +184,7 @@ async def encode_segments(
 
 async def _sound(spec: RenderSpec, *, binary: str, nice: int) -> Path:
     """The encoded sound track: kept from a speculative render, or analysed and encoded."""
-    kept = segments.audio_path(spec)
+    kept = await asyncio.to_thread(segments.audio_path, spec)
     if kept.is_file():
         return kept
     voice = await plan_voice(spec.audio_path, binary=binary, timeout=_PROCESS_TIMEOUT)
@@ -218,7 +218,7 @@ async def _render(
     on_progress: Callable[[float], Awaitable[None]] | None,
 ) -> MediaInfo:
     """Everything that writes into ``work``; returns the probe of the finished reel."""
-    parts = segments.plan(spec, codec)
+    parts = await asyncio.to_thread(segments.plan, spec, codec)
     timings.encoded = sum(not part.ready for part in parts)
     # The sound (loudness analysis, then AAC) is one small process beside the segments'.
     (_, timings.segments), (sound, timings.audio) = await both(

@@ -1,7 +1,8 @@
 """Scene segments: each scene encoded on its own, kept by a key of everything it depends on.
 
-A segment's file name is a hash of what went into it: the scene's picture (by path, size
-and modification time), its place and length in the reel, the subtitles file, the reel's
+A segment's file name is a hash of what went into it: the scene's picture (by content: a
+source that writes the same picture again must not void the segment), its place and length
+in the reel, the subtitles file, the reel's
 size, frame rate and scene count (they set the bitrate cap), and the codec. So a swap changes
 one scene's key and only that segment is encoded again; a speculative encode made while the
 user reviewed the pictures is found by the render and not redone; a stale one is never used.
@@ -13,6 +14,7 @@ killed encode leaves only what :func:`pipeline.cleanup.sweep_partials` removes).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import os
@@ -45,9 +47,20 @@ def folder_for(spec: RenderSpec) -> Path:
     return spec.out_path.parent / FOLDER
 
 
+@functools.lru_cache(maxsize=512)
+def _content(path: Path, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _stat(path: Path) -> str:
+    """A file's content hash (blocking: the callers run in threads), remembered per version
+    of the file."""
     info = path.stat()
-    return f"{path.resolve()}:{info.st_size}:{info.st_mtime_ns}"
+    return _content(path.resolve(), info.st_size, info.st_mtime_ns)
 
 
 def _digest(*parts: object) -> str:
@@ -66,7 +79,8 @@ class Segment:
 
 
 def plan(spec: RenderSpec, codec: Codec) -> list[Segment]:
-    """Every scene's segment (encoded or not) for ``spec`` with ``codec``."""
+    """Every scene's segment (encoded or not) for ``spec`` with ``codec`` (blocking: it
+    reads the inputs to hash them; run it in a thread)."""
     folder = folder_for(spec)
     shared = (
         _VERSION,
@@ -91,7 +105,8 @@ def plan(spec: RenderSpec, codec: Codec) -> list[Segment]:
 
 
 def audio_path(spec: RenderSpec) -> Path:
-    """Where the reel's encoded sound is kept: keyed by the narration and the bed."""
+    """Where the reel's encoded sound is kept: keyed by the narration and the bed (blocking,
+    as ``plan``)."""
     bed = place_bed(spec)
     sources = [_stat(p) for p in (bed.sources if bed is not None else [])]
     key = _digest(_VERSION, spec.total_frames, spec.fps, _stat(spec.audio_path), bed, *sources)
@@ -169,7 +184,7 @@ async def _to_the_end(work: Callable[[], A]) -> A:
 
 async def encode_audio(spec: RenderSpec, voice: VoicePlan, *, binary: str, nice: int = 0) -> Path:
     """The reel's whole sound track, encoded once (if not there yet)."""
-    target = audio_path(spec)
+    target = await asyncio.to_thread(audio_path, spec)
     if target.is_file():
         return target
 

@@ -51,6 +51,7 @@ class Preparations:
     def __init__(self, app: App) -> None:
         self.app = app
         self._voices: dict[str, asyncio.Task[None]] = {}
+        self._subtitled: dict[str, asyncio.Event] = {}
         self._alternates: dict[str, _Alternates] = {}
         self.speculator = Speculator(app, app.queue)
 
@@ -87,8 +88,9 @@ class Preparations:
         ctx.path(VOICE_JSON).unlink(missing_ok=True)
 
     async def _voice(self, job_id: str) -> None:
+        subtitled = self._subtitled.setdefault(job_id, asyncio.Event())
         try:
-            await self.app.runner.prepare(job_id)
+            await self.app.runner.prepare(job_id, subtitled.set)
         except JobBusy:
             logger.info("job %s is held elsewhere; its voice is not prepared here", job_id)
         except ReelError as exc:
@@ -102,11 +104,27 @@ class Preparations:
         while (task := self._voices.get(job_id)) is not None and not task.done():
             await asyncio.wait({task})  # redo_music may have replaced it meanwhile
 
+    async def subtitled(self, job_id: str) -> None:
+        """Return once ``job_id``'s subtitles exist (the music may still be coming), or its
+        voice in the works has ended without them."""
+        event = self._subtitled.get(job_id)
+        if event is None or event.is_set():
+            return await self.voiced(job_id)  # nothing started here: only what exists
+        waiter = asyncio.ensure_future(event.wait())
+        voiced = asyncio.ensure_future(self.voiced(job_id))
+        try:
+            await asyncio.wait({waiter, voiced}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            voiced.cancel()
+
     # --- the segments -------------------------------------------------------------------
 
     def speculate(self, job_id: str) -> None:
         """Encode ``job_id``'s segments for its current picks ahead of its render."""
-        self.speculator.request(job_id, lambda: self.voiced(job_id))
+        self.speculator.request(
+            job_id, pictures=lambda: self.subtitled(job_id), sound=lambda: self.voiced(job_id)
+        )
 
     # --- the alternates -----------------------------------------------------------------
 
@@ -177,19 +195,22 @@ class Preparations:
 
     async def settle(self, job_id: str) -> None:
         """Before the render: the voice finished (it is the render's input; a caller
-        cancelled meanwhile leaves it running), the alternates and speculation stopped."""
-        await self.speculator.stop(job_id)
+        cancelled meanwhile leaves it running), the alternates and speculation stopped. The
+        segments go on being encoded ahead while the voice (or its music) is still coming."""
         voice = self._voices.get(job_id)
         if voice is not None:
             await asyncio.wait({voice})
             if self._voices.get(job_id) is voice:
                 del self._voices[job_id]
+                self._subtitled.pop(job_id, None)
+        await self.speculator.stop(job_id)
         await self._stop_alternates(job_id)
 
     async def stop(self, job_id: str) -> None:
         """A cancel: everything this job had running in the background stops, and the
         segments made ahead of a render that will not come are removed."""
         voice = self._voices.pop(job_id, None)
+        self._subtitled.pop(job_id, None)
         if voice is not None:
             await _cancel(voice)
         await self._stop_alternates(job_id)

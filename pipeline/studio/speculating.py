@@ -59,18 +59,29 @@ class Speculator:
         # Segment encodes killed because a real render came (for the benchmark and logs).
         self.yielded = 0
 
-    def request(self, job_id: str, voiced: Callable[[], Awaitable[None]]) -> None:
-        """(Re)start ``job_id``'s speculation for its current picks, once ``voiced`` returns
-        (its voice, music and subtitles are made). What is already encoded is kept."""
+    def request(
+        self,
+        job_id: str,
+        *,
+        pictures: Callable[[], Awaitable[None]],
+        sound: Callable[[], Awaitable[None]],
+    ) -> None:
+        """(Re)start ``job_id``'s speculation for its current picks: the segments once
+        ``pictures`` returns (the voice and subtitles are made), the sound track once
+        ``sound`` does (the music too). What is already encoded is kept."""
         if not self.enabled:
             return
         running = self._tasks.pop(job_id, None)
         if running is not None:
             running.cancel()
-        work = self._after(running, self._speculate(job_id, voiced))
-        self._tasks[job_id] = asyncio.get_running_loop().create_task(
-            work, name=f"speculate {job_id}"
-        )
+        work = self._after(running, self._speculate(job_id, pictures, sound))
+        task = asyncio.get_running_loop().create_task(work, name=f"speculate {job_id}")
+        self._tasks[job_id] = task
+        task.add_done_callback(partial(self._forget, job_id))
+
+    def _forget(self, job_id: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(job_id) is task:
+            del self._tasks[job_id]
 
     async def stop(self, job_id: str) -> None:
         """The render is about to run: speculation ends, its segments stay for it."""
@@ -106,15 +117,20 @@ class Speculator:
         finally:
             work.close()  # never started if cancelled while waiting: no warning
 
-    async def _speculate(self, job_id: str, voiced: Callable[[], Awaitable[None]]) -> None:
+    async def _speculate(
+        self,
+        job_id: str,
+        pictures: Callable[[], Awaitable[None]],
+        sound: Callable[[], Awaitable[None]],
+    ) -> None:
         try:
-            await voiced()
+            await pictures()
             planned = await self._plan(job_id)
             if planned is None:
                 return
             spec, codec = planned
             binary = resolve_ffmpeg(self.app.settings.ffmpeg_binary)
-            for part in segments.plan(spec, codec):
+            for part in await asyncio.to_thread(segments.plan, spec, codec):
                 if not part.ready:
                     encode = partial(
                         segments.encode_segment,
@@ -126,8 +142,16 @@ class Speculator:
                         nice=self._nice,
                     )
                     await self._gated(encode)
-            if not segments.audio_path(spec).is_file():
-                await self._gated(lambda: self._sound(spec, binary))
+            await sound()
+            # The music may have arrived since: the bed is part of the sound track's key.
+            planned = await self._plan(job_id)
+            kept = (
+                None
+                if planned is None
+                else await asyncio.to_thread(segments.audio_path, planned[0])
+            )
+            if planned is not None and kept is not None and not kept.is_file():
+                await self._gated(partial(self._sound, planned[0], binary))
             logger.info("job %s: every segment is encoded ahead of its render", job_id)
         except asyncio.CancelledError:
             raise
