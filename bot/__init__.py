@@ -201,6 +201,7 @@ def _scheduler(fronts: list[Front], app: App, studio: Studio, health: Health) ->
     from bot.discord import DiscordFront
     from bot.telegram import TelegramFront
     from pipeline.alerts import Alerter
+    from pipeline.workers import alert_failed_renders
     from scheduler import Scheduler
     from storage import AlertRepository
 
@@ -220,6 +221,7 @@ def _scheduler(fronts: list[Front], app: App, studio: Studio, health: Health) ->
         clients.posters.add("youtube", youtube_poster(studio))
     alerter = Alerter.from_settings(app.settings, AlertRepository(app.db), clients.notifiers)
     studio.alerter = alerter
+    alert_failed_renders(app.queue, alerter)  # a render failed on every worker attempt
     return Scheduler(studio, clients.posters, alerter=alerter, ready=ready, health=health)
 
 

@@ -51,6 +51,11 @@ class BlobStore(Protocol):
 
     async def exists(self, key: str) -> bool: ...
 
+    async def get(self, key: str, path: Path) -> None:
+        """Download ``key`` to ``path`` (written atomically); raises ProviderError when the
+        store cannot answer or ``key`` is not there (``status`` 404)."""
+        ...
+
 
 # --- trending topics (the daily run picks its topics from a chain of these)
 

@@ -326,6 +326,13 @@ class Settings(_Section):
     render_sweep_interval: int = Field(default=5, ge=1)  # how often workers look for those
     render_attempts: int = Field(default=3, ge=1)  # then the job fails and admins hear of it
     worker_concurrency: int = Field(default=1, ge=1)  # renders at once per worker process
+    # Encoder threads per segment's ffmpeg (0: its own choice). 1 with render_parallel=1 keeps
+    # a worker to one core, so several workers share a machine fairly. Part of a segment's key:
+    # segments encoded ahead with another value are encoded again.
+    render_threads: int = Field(default=0, ge=0)
+    # With the redis backend, a reel longer than this (s) has its scene segments encoded on
+    # every idle worker at once and joined where the job started (0: never split).
+    render_split_seconds: float = Field(default=90.0, ge=0)
 
     # --- YouTube Shorts per user (issue 13 §3): a Google OAuth client of the type "TVs and
     # Limited Input devices" (device flow; Google allows the broad `youtube` scope there, not

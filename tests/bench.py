@@ -340,7 +340,7 @@ def bench_telegram() -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    choices = ("render", "music", "make", "bot", "discord", "telegram", "ahead", "dub")
+    choices = ("render", "music", "make", "bot", "discord", "telegram", "ahead", "dub", "workers")
     parser.add_argument("--only", choices=choices, default=None)
     args = parser.parse_args()
     binary = resolve_ffmpeg(os.environ.get("REELFACTORY_FFMPEG_BINARY"))
@@ -373,6 +373,11 @@ def main() -> None:
 
         report["dub"] = bench_dub()
         print(json.dumps(report["dub"], indent=2), flush=True)
+    if args.only in (None, "workers"):
+        from tests.bench_workers import bench_workers
+
+        report["workers"] = bench_workers()
+        print(json.dumps(report["workers"], indent=2), flush=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import os
 import shutil
 from pathlib import Path
 
+from ..errors import ProviderError
+
 
 class LocalBlobStore:
     name = "local"
@@ -29,6 +31,12 @@ class LocalBlobStore:
 
     async def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    async def get(self, key: str, path: Path) -> None:
+        source = self._path(key)
+        if not source.is_file():
+            raise ProviderError(f"get {key}: not in the store", provider=self.name, status=404)
+        await asyncio.to_thread(_copy_atomic, source, path)
 
 
 def _copy_atomic(source: Path, target: Path) -> None:

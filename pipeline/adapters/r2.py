@@ -250,6 +250,26 @@ class R2BlobStore:
     async def exists(self, key: str) -> bool:
         return await self.head(key) is not None
 
+    async def get(self, key: str, path: Path) -> None:
+        """Download ``key`` to ``path``: streamed into a ``.part`` file beside it, renamed into
+        place once whole (a missing key is a ProviderError with status 404)."""
+        _check_key(key)
+        client = await self._connect()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.part")
+        try:
+            with _translated("get", key):
+                answer = await client.get_object(Bucket=self.bucket, Key=key)
+                body = answer["Body"]
+                async with body:  # releases the connection (its __aenter__ gives aiohttp's)
+                    with partial.open("wb") as file:
+                        async for chunk in body.iter_chunks(MIB):
+                            file.write(chunk)
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
+        logger.debug("r2: got %s (%d bytes)", key, path.stat().st_size)
+
     # --- beyond the port
 
     async def head(self, key: str) -> ObjectInfo | None:

@@ -31,7 +31,7 @@ from ..errors import RenderError
 from ..models import RenderSpec
 from ..queue import Demand, Durations, ProgressCallback, QueueCallback, QueueStatus
 from ..render import RenderResult
-from ..workers.staging import SharedFolder
+from ..workers.staging import Staging, beside
 from .saq_queue import FencedRedisQueue
 
 if TYPE_CHECKING:
@@ -63,30 +63,38 @@ class RedisRenderQueue:
     def __init__(
         self,
         queue: FencedRedisQueue,
-        folder: SharedFolder,
+        staging: Staging,
         *,
         heartbeat: int,
         attempts: int,
         timeout: float,
         on_failed: AlertHook | None = None,
         poll: float = POLL,
+        split_seconds: float = 0.0,
     ) -> None:
-        self.queue, self.folder = queue, folder
+        self.queue, self.staging = queue, staging
         self.heartbeat, self.attempts, self.timeout = heartbeat, attempts, timeout
         self.on_failed = on_failed
         self.poll = poll
+        self.split_seconds = split_seconds  # longer reels: their segments on several workers
         self._mine: dict[str, str] = {}  # job -> "queued" | "running", for this process
         self._demand = Demand()
         self._durations_key = DURATIONS_KEY.format(queue=queue.name)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RedisRenderQueue:
+    def from_settings(
+        cls, settings: Settings, on_failed: AlertHook | None = None
+    ) -> RedisRenderQueue:
+        from ..workers import build_staging
+
         return cls(
             open_queue(settings),
-            SharedFolder(settings.data_dir),
+            build_staging(settings),
             heartbeat=settings.render_heartbeat,
             attempts=settings.render_attempts,
             timeout=settings.render_timeout,
+            on_failed=on_failed,
+            split_seconds=settings.render_split_seconds,
         )
 
     @property
@@ -102,7 +110,10 @@ class RedisRenderQueue:
         return self._demand.idle
 
     async def aclose(self) -> None:
-        await self.queue.disconnect()
+        try:
+            await self.queue.disconnect()
+        finally:
+            await self.staging.aclose()
 
     async def render(
         self,
@@ -113,30 +124,35 @@ class RedisRenderQueue:
         on_queue: QueueCallback | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> RenderResult:
-        wire = await asyncio.to_thread(self.folder.export, job_id, spec)
-        job = await self._enqueue(job_id, wire)
-        self._track(job_id, "queued")
+        if self.split_seconds and spec.total_frames / spec.fps > self.split_seconds:
+            from .saq_split import render_split
+
+            return await render_split(self, job_id, spec, settings, on_queue, on_progress)
+        parcel = await self.staging.export(job_id, spec)
+        job = await self.enqueue(job_id, {"job_id": job_id, **parcel})
+        self.track(job_id, "queued")
         try:
-            done = await self._follow(job, on_queue, on_progress)
-        except RenderError as exc:
+            done = await self.follow(job, on_queue, on_progress)
+        except RenderError as exc:  # failed on every attempt: the admins hear of it once
+            await self.staging.clean(job_id)
             if self.on_failed is not None:
                 await self.on_failed(job_id, exc)
             raise
         except asyncio.CancelledError:
-            await asyncio.shield(self._abort(job))
+            await asyncio.shield(self.cancel([job], job_id))
             raise
         finally:
-            self._track(job_id, None)
+            self.track(job_id, None)
         try:
-            return await asyncio.to_thread(self._take, done, spec)
+            return await self._take(done, spec)
         finally:
-            await asyncio.to_thread(self.folder.clean, job_id)
+            await self.staging.clean(job_id)
 
-    async def _enqueue(self, job_id: str, wire: dict[str, Any]) -> Job:
+    async def enqueue(self, key: str, kwargs: dict[str, Any], function: str = FUNCTION) -> Job:
         job = Job(
-            FUNCTION,
-            kwargs={"job_id": job_id, "spec": wire},
-            key=job_id,
+            function,
+            kwargs=kwargs,
+            key=key,
             # SAQ's own timeout is a backstop only: the heartbeat finds dead workers, and the
             # worker's render_timeout ends a stuck ffmpeg first.
             timeout=int(self.timeout) + 120,
@@ -148,13 +164,13 @@ class RedisRenderQueue:
         if enqueued is not None:
             return enqueued
         # Already in line or rendering (this process restarted): follow that one.
-        existing = await self.queue.job(job_id)
+        existing = await self.queue.job(key)
         if existing is None:
-            raise RenderError(f"render {job_id} could not be queued", stage="render")
-        logger.info("render %s: already queued as %s, following it", job_id, existing.status)
+            raise RenderError(f"render {key} could not be queued", stage="render")
+        logger.info("render %s: already queued as %s, following it", key, existing.status)
         return existing
 
-    async def _follow(
+    async def follow(
         self, job: Job, on_queue: QueueCallback | None, on_progress: ProgressCallback | None
     ) -> Job:
         told: QueueStatus | None = None
@@ -169,7 +185,7 @@ class RedisRenderQueue:
                 if job.status in (Status.COMPLETE, Status.FAILED, Status.ABORTED):
                     return self._outcome(job)
                 if job.status == Status.QUEUED:
-                    self._track(job.key, "queued")
+                    self.track(job.key, "queued")
                     position = await self.position(job.key)
                     now = time.monotonic()
                     due = told is None or told.position != position or now - estimated > 10
@@ -178,7 +194,7 @@ class RedisRenderQueue:
                         estimated = now
                         await on_queue(told)
                 elif job.status == Status.ACTIVE:
-                    self._track(job.key, "running")
+                    self.track(job.key, "running")
                     told = None
                     if on_progress is not None and job.progress != progress:
                         progress = job.progress
@@ -197,9 +213,9 @@ class RedisRenderQueue:
         )
         raise error
 
-    def _take(self, job: Job, spec: RenderSpec) -> RenderResult:
+    async def _take(self, job: Job, spec: RenderSpec) -> RenderResult:
         result: dict[str, Any] = job.result or {}
-        self.folder.take(result["folder"], spec.out_path)
+        await self.staging.take(result["folder"], beside(spec.out_path))
         reel = spec.out_path
         return RenderResult(
             path=reel,
@@ -211,14 +227,17 @@ class RedisRenderQueue:
             size_bytes=reel.stat().st_size,
             seconds=float(result.get("seconds", 0.0)),
             encoder=str(result.get("encoder", "libx264")),
+            segments_encoded=int(result.get("segments_encoded", 0)),
         )
 
-    async def _abort(self, job: Job) -> None:
-        with contextlib.suppress(RedisError):
-            current = await self.queue.job(job.key)
-            if current is not None and current.status not in (Status.COMPLETE, Status.FAILED):
-                await self.queue.abort(current, "cancelled")
-        await asyncio.to_thread(self.folder.clean, job.key)
+    async def cancel(self, jobs: list[Job], job_id: str) -> None:
+        """Take ``jobs`` out of the line (or stop their workers), then ``job_id``'s files."""
+        for job in jobs:
+            with contextlib.suppress(RedisError):
+                current = await self.queue.job(job.key)
+                if current is not None and current.status not in (Status.COMPLETE, Status.FAILED):
+                    await self.queue.abort(current, "cancelled")
+        await self.staging.clean(job_id)
 
     async def position(self, job_id: str) -> int:
         """1.. while waiting in the shared line (1 = next, whichever worker takes it), 0 when
@@ -246,7 +265,7 @@ class RedisRenderQueue:
         )
         return QueueStatus(position, durations.eta(position, elapsed, max(slots, 1)))
 
-    def _track(self, job_id: str, state: str | None) -> None:
+    def track(self, job_id: str, state: str | None) -> None:
         if state is None:
             self._mine.pop(job_id, None)
         else:

@@ -1,9 +1,13 @@
 """``reelfactory worker``: renders from the Redis queue, on any machine.
 
 A worker owns no state: it never opens the database and needs only the render settings, the
-shared data folder and the Redis URL. It renders into its attempt's folder, relays progress
-through the job's record (each update is also SAQ's heartbeat) and returns the result through
-the queue; the bot takes it from there.
+Redis URL and either the shared data folder or the R2 credentials (``REELFACTORY_BLOB_STORE=r2``:
+it fetches the inputs from R2 and puts the reel there). It renders into its attempt's folder,
+relays progress through the job's record (each update is also SAQ's heartbeat) and returns the
+result through the queue; the bot takes it from there.
+
+Two kinds of work: ``render`` (a whole reel) and ``segment`` (one scene segment of a long reel
+split across workers, :mod:`pipeline.adapters.saq_split`, encoded with the codec the bot chose).
 """
 
 from __future__ import annotations
@@ -11,18 +15,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
+import os
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from saq import Worker
 from saq.job import Job
 
+from ..models import RenderSpec
+from ..render import Codec, resolve_ffmpeg, segments
 from ..settings import Settings
+from ..stages.subtitles import FONTS_DIR
+from ..workers import build_staging
 from ..workers.rendering import facts_of, render_spec
-from ..workers.staging import SharedFolder
+from ..workers.staging import Staging
 from .saq_queue import FencedRedisQueue
 from .saq_render import FUNCTION, open_queue, record_duration
+from .saq_split import SEGMENT_FILE, SEGMENT_FUNCTION
 
 logger = logging.getLogger(__name__)
 
@@ -31,58 +41,117 @@ def _beat_every(heartbeat: int) -> float:
     return max(0.2, heartbeat / 4)
 
 
-def build_worker(
-    settings: Settings, queue: FencedRedisQueue | None = None, *, worker_id: str | None = None
-) -> Worker[Any]:
-    queue = queue or open_queue(settings)
-    folder = SharedFolder(settings.data_dir)
+class _Attempt:
+    """One attempt at a job: its progress, sent with every heartbeat while it runs."""
 
-    async def render(ctx: dict[str, Any], *, job_id: str, spec: dict[str, Any]) -> dict[str, Any]:
-        job: Job = ctx["job"]
-        attempt = f"{job.attempts}-{ctx['worker'].id}"
-        local = folder.bring_in(job_id, spec, attempt)
-        latest = 0.0
+    def __init__(self, job: Job, heartbeat: int) -> None:
+        self.job, self.heartbeat = job, heartbeat
+        self.latest = 0.0
 
-        async def on_progress(fraction: float) -> None:
-            nonlocal latest
-            latest = fraction
+    async def on_progress(self, fraction: float) -> None:
+        self.latest = fraction
 
+    @contextlib.asynccontextmanager
+    async def beating(self) -> AsyncIterator[None]:
         async def beat() -> None:
             while True:
-                await job.update(progress=latest)  # fenced: a lost job's beats change nothing
-                await asyncio.sleep(_beat_every(job.heartbeat or settings.render_heartbeat))
+                await self.job.update(progress=self.latest)  # fenced: a lost job's beats are no-ops
+                await asyncio.sleep(_beat_every(self.job.heartbeat or self.heartbeat))
 
-        started = time.monotonic()
-        beating = asyncio.create_task(beat(), name=f"heartbeat-{job_id}")
+        task = asyncio.create_task(beat(), name=f"heartbeat-{self.job.key}")
         try:
-            result = await render_spec(local, settings, job_id=job_id, on_progress=on_progress)
+            yield
         finally:
-            beating.cancel()
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await beating
-        seconds = time.monotonic() - started
-        current = await queue.job(job.key)
-        if current is None or (current.attempts, current.worker_id) != (
-            job.attempts,
-            job.worker_id,
-        ):
-            # Given to another worker while this one was away: drop this attempt's files; the
-            # finish SAQ makes next is refused by the fence.
+                await task
+
+
+def build_worker(
+    settings: Settings,
+    queue: FencedRedisQueue | None = None,
+    *,
+    worker_id: str | None = None,
+    staging: Staging | None = None,
+) -> Worker[Any]:
+    queue = queue or open_queue(settings)
+    files = staging or build_staging(settings)
+
+    async def sent(
+        job: Job, job_id: str, local: RenderSpec, names: tuple[str, ...] | None = None
+    ) -> str | None:
+        """The attempt's files sent out, or None (and dropped) when the job is not ours."""
+        if await _lost(queue, job):
+            # Given to another worker while this one was away: the finish SAQ makes next is
+            # refused by the fence.
             logger.warning("render %s: no longer this worker's job, dropping its result", job_id)
-            shutil.rmtree(local.out_path.parent, ignore_errors=True)
+            await files.drop(local)
+            return None
+        if names is None:
+            return await files.send_out(job_id, local)
+        return await files.send_out(job_id, local, names)
+
+    async def render(
+        ctx: dict[str, Any], *, job_id: str, spec: dict[str, Any], segments: str | None = None
+    ) -> dict[str, Any]:
+        job: Job = ctx["job"]
+        attempt = _Attempt(job, settings.render_heartbeat)
+        name = f"{job.attempts}-{ctx['worker'].id}"
+        local = await files.bring_in(job_id, {"spec": spec, "segments": segments}, name)
+        started = time.monotonic()
+        try:
+            async with attempt.beating():
+                result = await render_spec(
+                    local, settings, job_id=job_id, on_progress=attempt.on_progress
+                )
+                folder = await sent(job, job_id, local)
+        except BaseException:
+            await files.drop(local)
+            raise
+        if folder is None:
             return {}
+        seconds = time.monotonic() - started
         await record_duration(queue, seconds)
         return {
-            "folder": folder.result_dir(local.out_path),
+            "folder": folder,
             **facts_of(result),
             "frames": result.frames,
             "seconds": round(seconds, 3),
             "worker": ctx["worker"].id,
         }
 
+    async def segment(
+        ctx: dict[str, Any],
+        *,
+        job_id: str,
+        index: int,
+        codec: dict[str, Any],
+        spec: dict[str, Any],
+        segments: str | None = None,
+    ) -> dict[str, Any]:
+        job: Job = ctx["job"]
+        attempt = _Attempt(job, settings.render_heartbeat)
+        name = f"s{index}-{job.attempts}-{ctx['worker'].id}"
+        local = await files.bring_in(job_id, {"spec": spec, "segments": segments}, name)
+        started = time.monotonic()
+        try:
+            async with attempt.beating():
+                await _encode_one(local, index, Codec(**codec), settings, attempt)
+                folder = await sent(job, job_id, local, (SEGMENT_FILE,))
+        except BaseException:
+            await files.drop(local)
+            raise
+        if folder is None:
+            return {}
+        return {
+            "folder": folder,
+            "seconds": round(time.monotonic() - started, 3),
+            "worker": ctx["worker"].id,
+        }
+
     return Worker(
         queue,
-        functions=[(FUNCTION, render)],
+        functions=[(FUNCTION, render), (SEGMENT_FUNCTION, segment)],
         id=worker_id,
         concurrency=settings.worker_concurrency,
         timers={
@@ -96,12 +165,43 @@ def build_worker(
     )
 
 
+async def _encode_one(
+    local: RenderSpec, index: int, codec: Codec, settings: Settings, attempt: _Attempt
+) -> None:
+    """Scene ``index``'s segment, as a one-worker render encodes it, at ``SEGMENT_FILE``."""
+    part = segments.plan(local, codec)[index]
+    async with asyncio.timeout(settings.render_timeout):
+        path = await segments.encode_segment(
+            local,
+            part,
+            codec=codec,
+            binary=resolve_ffmpeg(settings.ffmpeg_binary),
+            fonts_dir=FONTS_DIR,
+            nice=settings.render_nice,
+            on_frames=attempt.on_progress,
+        )
+    os.replace(path, local.out_path.with_name(SEGMENT_FILE))
+
+
+async def _lost(queue: FencedRedisQueue, job: Job) -> bool:
+    """Whether ``job`` was given to another attempt while this one rendered."""
+    current = await queue.job(job.key)
+    return current is None or (current.attempts, current.worker_id) != (
+        job.attempts,
+        job.worker_id,
+    )
+
+
 async def run_worker(settings: Settings, *, worker_id: str | None = None) -> None:
     """Render until SIGINT/SIGTERM (a render in progress is finished first)."""
-    worker = build_worker(settings, worker_id=worker_id)
+    staging = build_staging(settings)
+    worker = build_worker(settings, worker_id=worker_id, staging=staging)
     logger.info("worker %s: taking renders from %s", worker.id, settings.render_queue_name)
     try:
         await worker.queue.connect()
         await worker.start()
     finally:
-        await worker.queue.disconnect()
+        try:
+            await worker.queue.disconnect()
+        finally:
+            await staging.aclose()

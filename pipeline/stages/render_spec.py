@@ -44,4 +44,5 @@ async def codec_for(settings: Settings) -> Codec:
         preset=settings.x264_preset,
         crf=settings.x264_crf,
         vaapi_device=settings.vaapi_device,
+        threads=settings.render_threads,
     )

@@ -71,6 +71,7 @@ async def render_spec(
             on_progress=on_progress,
             nice=settings.render_nice,
             parallel=settings.render_parallel,
+            threads=codec.threads,
         )
 
     try:

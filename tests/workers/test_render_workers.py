@@ -257,7 +257,7 @@ async def _queued(queue: RedisRenderQueue, name: str) -> bool:
     return await queue.position(name) > 0
 
 
-def test_shared_folder_refuses_paths_outside_it(tmp_path: Path) -> None:
+async def test_shared_folder_refuses_paths_outside_it(tmp_path: Path) -> None:
     folder = SharedFolder(tmp_path)
     with pytest.raises(Exception, match="escapes"):
-        folder.take("../elsewhere", tmp_path / "reel.mp4")
+        await folder.take("../elsewhere", {"reel.mp4": tmp_path / "reel.mp4"})
