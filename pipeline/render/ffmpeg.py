@@ -138,14 +138,28 @@ async def _supervise(
     except TimeoutError:
         raise RenderError(f"ffmpeg timed out after {timeout:g} s", stage=stage) from None
     finally:
-        # Kill synchronously first: even if this task is cancelled again while reaping,
-        # the process is already gone.
+        # Kill synchronously first, then reap to the end even if this task is cancelled again
+        # meanwhile: an unreaped child outlives its loop (ResourceWarning, a zombie).
         _kill(proc)
         for task in readers:
             task.cancel()
-        await asyncio.gather(*readers, return_exceptions=True)
+        await _to_the_end(asyncio.gather(*readers, return_exceptions=True))
         if proc.returncode is None:
-            await asyncio.shield(proc.wait())
+            await _to_the_end(proc.wait())
+
+
+async def _to_the_end(work: Awaitable[object]) -> None:
+    """Await ``work`` through any number of cancellations (it ends soon: the process is
+    killed), then let a cancellation that came meanwhile go on."""
+    future = asyncio.ensure_future(work)
+    cancelled = False
+    while not future.done():
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 async def _start(
