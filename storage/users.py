@@ -95,11 +95,11 @@ class UsageRepository:
 
     async def since(self, owner_id: str, kind: str, since: datetime) -> list[datetime]:
         """When ``owner_id`` did ``kind`` from ``since`` on, oldest first."""
-        async with self._db.conn.execute(
+        rows = await self._db.fetchall(
             "SELECT at FROM usage_events WHERE owner_id = ? AND kind = ? AND at >= ? ORDER BY at",
             (owner_id, kind, _iso(since)),
-        ) as cur:
-            return [_parse(row["at"]) for row in await cur.fetchall()]
+        )
+        return [_parse(row["at"]) for row in rows]
 
     async def job_states_since(
         self, since: datetime, until: datetime | None = None
