@@ -38,6 +38,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .concurrency import KeyedLocks
 from .errors import ProviderError
+from .fairshare import FairGate
 from .files import atomic_copy, atomic_write
 from .resilience import parse_retry_after
 
@@ -200,8 +201,9 @@ class ImageFetcher:
             follow_redirects=False,
             trust_env=False,
         )
-        self._downloads = asyncio.Semaphore(concurrency)
-        self._decodes = asyncio.Semaphore(DECODE_CONCURRENCY)
+        # Shared fairly between jobs, first candidates before alternates (pipeline.fairshare).
+        self._downloads = FairGate(concurrency)
+        self._decodes = FairGate(DECODE_CONCURRENCY)
         # One lock per URL being fetched, so concurrent requests for it share one download.
         self._inflight = KeyedLocks()
 
@@ -227,7 +229,7 @@ class ImageFetcher:
         async with self._inflight.hold(url):
             if not cached.is_file():
                 data = await self._download(target)
-                async with self._decodes:
+                async with self._decodes.slot():
                     await asyncio.to_thread(_render, data, self.size, cached)
         await asyncio.to_thread(atomic_copy, cached, dest)
         return dest
@@ -243,7 +245,7 @@ class ImageFetcher:
     async def _download(self, url: httpx.URL, expect: _Expect | None = None) -> bytes:
         host = url.host
         expect = expect or _Expect("image", looks_like_image, self.max_bytes)
-        async with self._downloads:
+        async with self._downloads.slot():
             try:
                 async with asyncio.timeout(self.timeout):
                     return await self._follow(url, expect)
