@@ -267,5 +267,4 @@ class StageRunRepository:
         if until is not None:
             sql += " AND started_at < ?"
             args.append(_iso(until))
-        async with self._db.conn.execute(sql + " ORDER BY id", args) as cur:
-            return [_run(row) for row in await cur.fetchall()]
+        return [_run(row) for row in await self._db.fetchall(sql + " ORDER BY id", args)]

@@ -110,5 +110,5 @@ class UsageRepository:
         if until is not None:
             sql += " AND created_at < ?"
             args.append(_iso(until))
-        async with self._db.conn.execute(sql + " GROUP BY state", args) as cur:
-            return {row["state"]: int(row["n"]) for row in await cur.fetchall()}
+        rows = await self._db.fetchall(sql + " GROUP BY state", args)
+        return {row["state"]: int(row["n"]) for row in rows}

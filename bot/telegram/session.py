@@ -76,9 +76,9 @@ class OneAnswer(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if not isinstance(method, AnswerCallbackQuery):
+        query = method.callback_query_id if isinstance(method, AnswerCallbackQuery) else None
+        if query is None:
             return await make_request(bot, method)
-        query = method.callback_query_id
         if query in self._answered:
             logger.debug("callback query %s was answered already", query)
             return cast(Response[Any], Response[bool](ok=True, result=True))

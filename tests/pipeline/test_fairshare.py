@@ -4,7 +4,7 @@ round-robin between jobs, so contact sheets come in the order of approval."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -21,8 +21,8 @@ ALICE, BOB = "telegram:1", "telegram:2"
 PLAIN = "Octopuses have three hearts.\n\nTwo of them pump blood to the gills.\n\nBlue blood!"
 
 
-async def _until(predicate: object) -> None:
-    while not predicate():  # type: ignore[operator]
+async def _until(predicate: Callable[[], bool]) -> None:
+    while not predicate():
         await asyncio.sleep(0)
 
 
@@ -39,7 +39,8 @@ async def _served(gate: FairGate, works: list[Work]) -> list[Work]:
         tasks = []
         for work in works:
             tasks.append(asyncio.create_task(one(work)))
-            await _until(lambda n=len(tasks): gate.waiting() == n)
+            queued = len(tasks)
+            await _until(lambda: gate.waiting() == queued)  # noqa: B023 - awaited right here
     await asyncio.gather(*tasks)
     return order
 
