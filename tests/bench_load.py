@@ -4,7 +4,7 @@ The bot runs as ``serve`` does, in a child process of its own (so its peak RSS i
 and its renders' alone), against fakes served here: the fake Bot API for ``--users`` Telegram
 users, the fake Discord for ``--discord`` more, and provider fakes as fast as the issue's run
 (LLM 0.5 s, TTS 0.5 s, search 0.2 s, download 0.1 s). Every user starts within the first few
-seconds and goes: topic -> script -> Approve -> contact sheet -> Swap 1 -> Render -> video.
+seconds and goes: topic -> script -> Approve -> contact sheet -> Swap 2 -> Render -> video.
 
 Figures (p50/p95/max): press -> answer (Telegram's answerCallbackQuery, Discord's ack),
 message -> first reply, Approve -> sheet, Render -> video; reels a minute; FIFO inversions
@@ -112,7 +112,7 @@ async def telegram_user(
     sheet_message = tg.message_of(sheet)
 
     seen = len(inbox.by_chat[user.id])
-    swap = tg.press(user, sheet_message, tg.button(sheet_message, "Swap 1"))
+    swap = tg.press(user, sheet_message, tg.button(sheet_message, "Swap 2"))
     figures.press.append(await _answered(tg, swap))
     await inbox.next(user.id, "editMessageMedia", seen)
 
@@ -192,19 +192,41 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _name(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            words = handle.read().split(b"\0")
+    except OSError:
+        return "?"
+    program = Path(words[0].decode(errors="replace")).name
+    return f"{program} {' '.join(w.decode(errors='replace') for w in words[1:4])}"[:60]
+
+
 class TreeRss:
     """The peak RSS of a process and its descendants, sampled every 100 ms in a thread."""
 
     def __init__(self, pid: int) -> None:
         self.pid, self.peak = pid, 0
+        self.at_peak: list[tuple[str, int]] = []  # (process, MB) when the peak was seen
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
-        from tests.bench import tree_rss
+        from tests.bench import _children, _rss
 
         while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss(self.pid))
+            parts, todo = [], [(self.pid, "")]
+            while todo:
+                pid, parent = todo.pop()
+                name = _name(pid)
+                # A child forked and not yet exec'd shares its parent's pages: not memory.
+                if name != parent:
+                    parts.append((name, _rss(pid)))
+                todo += [(child, name) for child in _children(pid)]
+            total = sum(size for _, size in parts)
+            if total > self.peak:
+                self.peak = total
+                self.at_peak = sorted(((n, s >> 20) for n, s in parts), key=lambda p: -p[1])
             self._stop.wait(0.1)
 
     def __enter__(self) -> TreeRss:
@@ -286,7 +308,7 @@ async def measure(users: int, discord: int) -> dict[str, object]:
                 "REELFACTORY_IMAGE_CHAIN": "google_search,cards",
                 "REELFACTORY_DRAFTS_PER_HOUR": "1000",
             }
-            log = Path(folder) / "bot.log"
+            log = Path(tempfile.gettempdir()) / "reelbench-load-bot.log"  # kept for a look
             with log.open("w") as out:
                 bot = subprocess.Popen(
                     [sys.executable, "-m", "bot"], env=env, stdout=out, stderr=subprocess.STDOUT
@@ -343,7 +365,9 @@ async def measure(users: int, discord: int) -> dict[str, object]:
         "db_read_ms": {q: round(v * 1000, 2) for q, v in reported.get("db_read", {}).items()},
         "db_write_ms": {q: round(v * 1000, 2) for q, v in reported.get("db_write", {}).items()},
         "peak_rss_tree_mb": round(rss.peak / 2**20),
+        "at_peak_mb": rss.at_peak[:8],
         "wall_s": round(wall, 1),
+        "bot_log": str(Path(tempfile.gettempdir()) / "reelbench-load-bot.log"),
         "problems": figures.problems,
     }
 
