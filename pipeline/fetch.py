@@ -36,6 +36,7 @@ import httpcore
 import httpx
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import cpu
 from .concurrency import KeyedLocks
 from .errors import ProviderError
 from .fairshare import FairGate
@@ -230,7 +231,7 @@ class ImageFetcher:
             if not cached.is_file():
                 data = await self._download(target)
                 async with self._decodes.slot():
-                    await asyncio.to_thread(_render, data, self.size, cached)
+                    await cpu.run(_render, data, self.size, cached)
         await asyncio.to_thread(atomic_copy, cached, dest)
         return dest
 

@@ -28,6 +28,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from .. import cpu
 from ..files import atomic_write
 
 logger = logging.getLogger(__name__)
@@ -332,7 +333,7 @@ class SynthSounds:
 
     async def music(self, prompt: str, *, mood: str, seed: int, seconds: float, out: Path) -> Path:
         async with self._one_bed:
-            samples = await asyncio.to_thread(synth_bed, mood, seed, seconds)
+            samples = await cpu.run(synth_bed, mood, seed, seconds)
             logger.info("synth: %.1f s bed %s", seconds, prompt)
             return await asyncio.to_thread(write_wav, out.with_suffix(".wav"), samples)
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from storage import JobRecord
 
+from .. import cpu
 from ..errors import StaleJob, WrongStep
 from ..models import ImageCandidate, JobState
 from ..stages import images as images_stage
@@ -123,7 +124,7 @@ class Pictures:
         """A JPEG grid of the chosen picture of every scene, numbered from 1."""
         candidates = await self._candidates(job)
         paths = images_stage.chosen(candidates, self._picks(job, len(candidates)))
-        return await asyncio.to_thread(render_sheet, paths)
+        return await cpu.run(render_sheet, paths)
 
     async def _candidates(self, job: JobRecord) -> list[list[ImageCandidate]]:
         ctx = await self.app.runner.context(job.id)

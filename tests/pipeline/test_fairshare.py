@@ -88,6 +88,10 @@ class ThroughGate:
         self.served: list[Work] = []
         self.alternates = asyncio.Event()  # alternates go to the gate once this is set
         self.alternates.set()
+        # The last first picture of ``slow_job`` takes until ``finish`` is set (a slow
+        # download): what a job does after its pictures then has all the time it needs.
+        self.slow_job: str | None = None
+        self.finish = asyncio.Event()
 
     async def candidates(
         self, script: Script, scene: int, count: int, out_dir: Path
@@ -95,7 +99,10 @@ class ThroughGate:
         if current().tier == ALTERNATE:
             await self.alternates.wait()
         async with self.gate.slot():
-            self.served.append(current())
+            work = current()
+            self.served.append(work)
+            if work.job == self.slow_job and self.served.count(work) == len(script.scenes):
+                await asyncio.wait_for(self.finish.wait(), 30)
             return await self.inner.candidates(script, scene, count, out_dir)
 
 
@@ -116,11 +123,13 @@ async def test_two_jobs_approved_in_order_get_their_sheets_in_order(
     first = (await studio.own_script(ALICE, PLAIN, "a")).job
     second = (await studio.own_script(BOB, PLAIN, "b")).job
     sheets: list[str] = []
+    source.slow_job = second.id
 
     async def approve(owner: str, job_id: str) -> None:
         job = await studio.approve(owner, job_id)
-        await studio.contact_sheet(job)
+        assert (await studio.contact_sheet(job))[:2] == b"\xff\xd8"
         sheets.append(job_id)
+        source.finish.set()
 
     async with source.gate.slot(Work("blocker", FIRST)):
         one = asyncio.create_task(approve(ALICE, first.id))
