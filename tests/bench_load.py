@@ -11,6 +11,9 @@ message -> first reply, Approve -> sheet, Render -> video; reels a minute; FIFO 
 (pairs whose videos came in the other order than their Render presses); the loop lag and
 query latency the bot reports on /metrics; the peak RSS of the bot's process tree. It checks
 that every user got exactly one reel, and every press exactly one answer.
+
+``BENCH_BOT`` replaces ``-m bot`` in the child's command line, to run the bot under a
+profiler: ``BENCH_BOT="-m memray run --native -o bot.bin -m bot"``.
 """
 
 from __future__ import annotations
@@ -311,13 +314,13 @@ async def measure(users: int, discord: int) -> dict[str, object]:
             log = Path(tempfile.gettempdir()) / "reelbench-load-bot.log"  # kept for a look
             with log.open("w") as out:
                 bot = subprocess.Popen(
-                    [sys.executable, "-m", "bot"], env=env, stdout=out, stderr=subprocess.STDOUT
+                    [sys.executable, *os.environ.get("BENCH_BOT", "-m bot").split()], env=env, stdout=out, stderr=subprocess.STDOUT
                 )
             try:
                 with TreeRss(bot.pid) as rss:
                     inbox = Inbox(tg)
                     reading = asyncio.create_task(inbox.run())
-                    await _until(lambda: tg.of("getUpdates") and _commands(dc), timeout=60)
+                    await _until(lambda: tg.of("getUpdates") and _commands(dc), timeout=180)
                     started = time.monotonic()
                     spread = START_WITHIN / max(1, discord)
                     try:
