@@ -314,7 +314,10 @@ async def measure(users: int, discord: int) -> dict[str, object]:
             log = Path(tempfile.gettempdir()) / "reelbench-load-bot.log"  # kept for a look
             with log.open("w") as out:
                 bot = subprocess.Popen(
-                    [sys.executable, *os.environ.get("BENCH_BOT", "-m bot").split()], env=env, stdout=out, stderr=subprocess.STDOUT
+                    [sys.executable, *os.environ.get("BENCH_BOT", "-m bot").split()],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
                 )
             try:
                 with TreeRss(bot.pid) as rss:
