@@ -6,12 +6,19 @@ Which job and tier a piece of work belongs to is carried by a context variable, 
 the work starts (``pipeline.stages.images``) and read where it queues (``pipeline.fetch``),
 so the adapters between them need not pass it along. Work without one is its own job at
 tier ``FIRST``.
+
+``scene_turn`` is the outer gate: one scene's search and downloads, as a whole. Taking the
+turn before the provider call starts matters: its timeout (60 s) then counts the work, not
+the wait behind fifty other jobs' scenes (without it, under load, hundreds of calls timed out
+in the queue and were retried). Alternates pass a narrower gate first, so a slow one (a
+15 MB download) never holds every turn a first picture could take.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import weakref
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -20,6 +27,8 @@ from dataclasses import dataclass
 
 FIRST = 0  # what a person waits for now: the first candidate of every scene
 ALTERNATE = 1  # what may come later: the other candidates
+SCENES_AT_ONCE = 8  # scenes searching and downloading at once, in the whole process
+ALTERNATES_AT_ONCE = 3  # of which alternates
 
 _anonymous = itertools.count()
 
@@ -124,3 +133,24 @@ class FairGate:
             del jobs[work.job]
         if not jobs:
             del self._waiting[work.tier]
+
+
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[FairGate, FairGate]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@asynccontextmanager
+async def scene_turn() -> AsyncIterator[None]:
+    """A turn for one scene's picture work, by the current work's tier and job."""
+    loop = asyncio.get_running_loop()
+    if loop not in _turns:
+        _turns[loop] = (FairGate(SCENES_AT_ONCE), FairGate(ALTERNATES_AT_ONCE))
+    scenes, alternates = _turns[loop]
+    work = current()
+    if work.tier == FIRST:
+        async with scenes.slot(work):
+            yield
+    else:
+        async with alternates.slot(work), scenes.slot(work):
+            yield

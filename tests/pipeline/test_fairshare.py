@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from pipeline.app import App
-from pipeline.fairshare import ALTERNATE, FIRST, FairGate, Work, current
+from pipeline.fairshare import (
+    ALTERNATE,
+    ALTERNATES_AT_ONCE,
+    FIRST,
+    FairGate,
+    Work,
+    current,
+    scene_turn,
+    working_for,
+)
 from pipeline.models import ImageCandidate, Script
 from pipeline.ports import ImageSource
 from pipeline.providers import build_offline
@@ -163,3 +172,23 @@ async def test_a_later_jobs_first_pictures_go_before_an_earlier_jobs_alternates(
     assert after[:3] == [(second.id, FIRST)] * 3
     assert [w for w in after if w[0] == first.id] == [(first.id, ALTERNATE)] * 3
     await studio.preparations.aclose()
+
+
+async def test_alternates_never_take_every_scene_turn() -> None:
+    held = asyncio.Event()
+    inside: list[str] = []
+
+    async def turn(job: str, tier: int) -> None:
+        with working_for(job, tier):
+            async with scene_turn():
+                inside.append(f"{job}:{tier}")
+                await held.wait()
+
+    alternates = [asyncio.create_task(turn(f"a{n}", ALTERNATE)) for n in range(4)]
+    await _until(lambda: len(inside) == ALTERNATES_AT_ONCE)
+    first = asyncio.create_task(turn("b", FIRST))
+    await _until(lambda: "b:0" in inside)  # a first picture still finds a turn at once
+    assert len(inside) == ALTERNATES_AT_ONCE + 1  # the fourth alternate waits
+    held.set()
+    await asyncio.gather(first, *alternates)
+    assert len(inside) == 5
