@@ -37,6 +37,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline.lag import percentile
 from tests.fakes.discord import DcChannel, DcMessage, DcUser, FakeDiscord
+from tests.fakes.discord.interactions import DcInteraction
 from tests.fakes.elevenlabs import FakeElevenLabs
 from tests.fakes.gemini import FakeGemini
 from tests.fakes.google_search import FakeGoogleSearch
@@ -144,6 +145,16 @@ async def _until(predicate: Any, timeout: float = 900) -> Any:
     return value
 
 
+class Expired(Exception):
+    """Discord gave up on an interaction the bot did not acknowledge within 3 s."""
+
+
+async def _acked(handle: DcInteraction) -> None:
+    await _until(lambda: handle.acked_at or handle.expired)
+    if handle.acked_at is None:
+        raise Expired(f"interaction {handle.id} was not acknowledged within Discord's 3 s")
+
+
 def _mono(message: DcMessage) -> float:
     """When the fake made ``message``, on the monotonic clock."""
     return message.created_at.timestamp() - (time.time() - time.monotonic())
@@ -157,25 +168,25 @@ async def discord_user(
     ask = dc.slash(
         user, "reel", {"topic": f"why octopuses have blue blood, take {n}"}, channel=channel
     )
-    await _until(lambda: ask.acked_at)
+    await _acked(ask)
     figures.reply.append(ask.acked_at - ask.created)  # type: ignore[operator]
     script = await _until(lambda: next((m for m in ask.messages if m.components), None))
 
     approve = dc.press(user, script, script.button("Approve"))
-    await _until(lambda: approve.acked_at)
+    await _acked(approve)
     figures.press.append(approve.acked_at - approve.created)  # type: ignore[operator]
     sheet = await _until(lambda: next((m for m in approve.messages if m.attachments), None))
     figures.sheet.append(_mono(sheet) - approve.created)
     job = sheet.button("Render").rsplit(":", 1)[-1]
 
     swap = dc.select(user, sheet, f"reel-pick:swap:{job}", ["1"])
-    await _until(lambda: swap.acked_at)
+    await _acked(swap)
     figures.press.append(swap.acked_at - swap.created)  # type: ignore[operator]
     before = sheet.attachments[0].data
     await _until(lambda: dc.message(sheet.id).attachments[0].data != before)
 
     render = dc.press(user, dc.message(sheet.id), sheet.button("Render"))
-    await _until(lambda: render.acked_at)
+    await _acked(render)
     answer = render.acked_at - render.created  # type: ignore[operator]
     figures.press.append(answer)
     figures.render_press.append(answer)
@@ -327,7 +338,7 @@ async def measure(users: int, discord: int) -> dict[str, object]:
                     started = time.monotonic()
                     spread = START_WITHIN / max(1, discord)
                     try:
-                        await asyncio.gather(
+                        outcomes = await asyncio.gather(
                             *(
                                 telegram_user(
                                     tg, inbox, n, figures, offset=n * START_WITHIN / users
@@ -340,9 +351,15 @@ async def measure(users: int, discord: int) -> dict[str, object]:
                                 )
                                 for n in range(discord)
                             ),
+                            return_exceptions=True,
                         )
                     finally:
                         reading.cancel()
+                    # A user who could not go on (an interaction Discord gave up on, a step
+                    # that never came) is a problem to report, not the end of the run.
+                    figures.problems += [
+                        f"{type(o).__name__}: {o}" for o in outcomes if isinstance(o, BaseException)
+                    ]
                     wall = time.monotonic() - started
                     reported = await _metrics(port)
             except BaseException:
