@@ -217,6 +217,10 @@ def _scheduler(fronts: list[Front], app: App, studio: Studio, health: Health) ->
             clients.posters.add("discord", front.bot.reels.post_to)
             clients.notifiers.add("discord", discord_dm(front.bot))
             ready.append(front.bot.ready_once.wait)
+    if app.settings.youtube_configured:
+        from bot.youtube import youtube_poster
+
+        clients.posters.add("youtube", youtube_poster(studio))
     alerter = Alerter.from_settings(app.settings, AlertRepository(app.db), clients.notifiers)
     studio.alerter = alerter
     return Scheduler(studio, clients.posters, alerter=alerter, ready=ready, health=health)

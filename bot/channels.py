@@ -33,7 +33,8 @@ Send = Callable[[str, str], Awaitable[None]]
 
 class Posters:
     """A deliverer for jobs with destinations: ``telegram:<chat>`` goes to the Telegram
-    front's ``post_to``, ``discord:<channel>`` to Discord's."""
+    front's ``post_to``, ``discord:<channel>`` to Discord's, ``youtube:<owner>`` to the
+    channel that user linked."""
 
     def __init__(self) -> None:
         self.platforms: dict[str, PostTo] = {}
@@ -121,6 +122,10 @@ async def rest_clients(settings: Settings, studio: Studio) -> AsyncIterator[Clie
             await client.login(settings.discord.bot_token.get_secret_value())
             clients.posters.add("discord", DiscordReels(client, studio).post_to)
             clients.notifiers.add("discord", discord_dm(client))
+        if settings.youtube_configured:
+            from bot.youtube import youtube_poster
+
+            clients.posters.add("youtube", youtube_poster(studio))
         yield clients
 
 

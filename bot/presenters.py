@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -226,6 +227,7 @@ class ProgressBoard:
     """What the render has done so far, fed with the runner's events."""
 
     position: int | None = None
+    eta: float | None = None  # seconds until the render starts, estimated
     current: str | None = None
     fraction: float | None = None
     done: set[str] = field(default_factory=set)
@@ -233,7 +235,7 @@ class ProgressBoard:
 
     def update(self, event: ProgressEvent) -> None:
         if event.stage == "queued":
-            self.position = event.position
+            self.position, self.eta = event.position, event.eta
             return
         if event.stage == "done":
             self.finished = True
@@ -251,7 +253,7 @@ class ProgressBoard:
     def text(self, t: Translator, m: Markup) -> str:
         lines = [m.bold(t("progress.title"))]
         if self.position:
-            lines.append(m.escape(t("progress.queued", position=self.position)))
+            lines.append(m.escape(_queued_text(t, self.position, self.eta)))
         for step in PROGRESS_STEPS:
             if step in self.done:
                 lines.append("✅ " + m.escape(t(f"progress.{step}")))
@@ -265,6 +267,19 @@ class ProgressBoard:
         if self.finished:
             lines.append(m.escape(t("progress.done")))
         return "\n".join(lines)
+
+
+LONG_WAIT = 300.0  # s: a wait this long is said in words, not only in the queue line
+
+
+def _queued_text(t: Translator, position: int, eta: float | None) -> str:
+    if eta is None:
+        return t("progress.queued", position=position)
+    minutes = max(1, math.ceil(eta / 60))
+    text = t("progress.queued_eta", position=position, minutes=minutes)
+    if eta >= LONG_WAIT:
+        text += "\n" + t("progress.long_wait", minutes=minutes)
+    return text
 
 
 # --- admins -----------------------------------------------------------------------------

@@ -123,7 +123,8 @@ def secrets_of(settings: BaseModel) -> list[str]:
     for name in type(settings).model_fields:
         value = getattr(settings, name)
         if isinstance(value, SecretStr):
-            found.append(value.get_secret_value())
+            if secret := value.get_secret_value():  # an unset one is empty
+                found.append(secret)
         elif isinstance(value, BaseModel):
             found += secrets_of(value)
     return found

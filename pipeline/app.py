@@ -22,6 +22,7 @@ from .providers import Providers, build_offline
 from .queue import RenderQueue
 from .runner import Runner
 from .settings import Settings
+from .workers import build_render_queue
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class App:
         jobs, runs = JobRepository(db), StageRunRepository(db)
         providers = providers or build_offline(settings)
         assert providers.store is not None
-        queue = RenderQueue(settings.render_concurrency)
+        queue = build_render_queue(settings)
         runner = Runner(
             settings=settings,
             jobs=jobs,
@@ -59,7 +60,10 @@ class App:
         try:
             await self.providers.aclose()
         finally:
-            await self.db.close()
+            try:
+                await self.queue.aclose()
+            finally:
+                await self.db.close()
 
     async def __aenter__(self) -> App:
         return self

@@ -3,8 +3,9 @@ half-written, and the lock that tells a held job's folder from a free one.
 
 A delivered or cancelled job's folder goes after ``keep_finished_hours``; a failed job's stays
 ``keep_failed_hours`` for debugging. Jobs still in flight or waiting for a person are never
-touched, nor is a folder whose job some process holds at this moment. The job rows stay: they
-are the history, and their idempotency keys must keep working.
+touched, nor is a folder whose job some process holds at this moment, except for the scene
+segments a picture review left alone for ``keep_finished_hours`` had encoded ahead. The job
+rows stay: they are the history, and their idempotency keys must keep working.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from storage import Database
 from storage.jobs_queries import JobQueries
 
 from .models import JobState
+from .render.segments import FOLDER as SEGMENTS
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -70,6 +72,15 @@ async def cleanup(
         report.folders += 1
         report.bytes += freed
         report.removed.append(work)
+    # A review left alone that long keeps its job, not the segments encoded ahead of a render.
+    stale = {JobState.IMAGES_REVIEW.value: moment - finished}
+    for job in await JobQueries(db).finished_before(stale):
+        segments = Path(job.work_dir).resolve() / SEGMENTS
+        if segments.is_relative_to(root) and segments.is_dir():
+            report.bytes += _size(segments)
+            report.removed.append(segments)
+            if not dry_run:
+                await asyncio.to_thread(shutil.rmtree, segments, True)
     files, freed_cache = await asyncio.to_thread(
         _prune_cache, settings.cache_dir, moment - timedelta(days=cache_days), dry_run
     )

@@ -1,4 +1,6 @@
-"""Where the daily reels go: ``telegram:<chat id>[@lang]`` and ``discord:<channel id>[@lang]``.
+"""Where the daily reels go: ``telegram:<chat id>[@lang]``, ``discord:<channel id>[@lang]`` and
+``youtube:<owner>[@lang]``, the channel a user linked with ``/connect youtube`` (the owner as
+``telegram:<user id>`` or ``discord:<user id>``).
 
 A Telegram chat is a numeric id (channels and supergroups are negative, ``-100…``) or a public
 ``@username``; a Discord channel is a snowflake. The optional ``@lang`` suffix is the language
@@ -28,11 +30,13 @@ DEFAULT_LANGUAGE = "en"
 _TELEGRAM_CHAT = re.compile(r"-?[1-9]\d{0,18}|@[A-Za-z][A-Za-z0-9_]{3,31}")
 _SNOWFLAKE = re.compile(r"[1-9]\d{14,19}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
+_OWNER = re.compile(r"(?:telegram|discord):[1-9]\d{0,19}")
 
 
 class Platform(StrEnum):
     TELEGRAM = "telegram"
     DISCORD = "discord"
+    YOUTUBE = "youtube"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +65,8 @@ def _platform(text: str, entry: str) -> tuple[Platform, str]:
         platform = Platform(name.strip().lower())
     except ValueError:
         raise DestinationError(
-            f"{entry!r}: the platform must be telegram or discord, e.g. telegram:-1001234567890",
+            f"{entry!r}: the platform must be telegram or discord (or youtube for a channel a "
+            "user linked), e.g. telegram:-1001234567890",
             params={"entry": entry},
         ) from None
     if not sep or not rest.strip():
@@ -70,6 +75,20 @@ def _platform(text: str, entry: str) -> tuple[Platform, str]:
             params={"entry": entry},
         )
     return platform, rest.strip()
+
+
+_PATTERNS = {
+    Platform.TELEGRAM: _TELEGRAM_CHAT,
+    Platform.DISCORD: _SNOWFLAKE,
+    Platform.YOUTUBE: _OWNER,
+}
+_EXPECTED = {
+    Platform.TELEGRAM: "a numeric chat id (channels start with -100) or a public @username",
+    Platform.DISCORD: (
+        "a channel id of 15-20 digits (Developer Mode: right-click > Copy Channel ID)"
+    ),
+    Platform.YOUTUBE: "the user who linked the channel, e.g. youtube:telegram:123456789",
+}
 
 
 def parse_destination(entry: str) -> Destination:
@@ -86,13 +105,9 @@ def parse_destination(entry: str) -> Destination:
                 f"{entry!r}: {language!r} is not a language code; use two letters, e.g. @es",
                 params={"entry": entry},
             )
-    pattern = _TELEGRAM_CHAT if platform is Platform.TELEGRAM else _SNOWFLAKE
+    pattern = _PATTERNS[platform]
     if not pattern.fullmatch(target):
-        expected = (
-            "a numeric chat id (channels start with -100) or a public @username"
-            if platform is Platform.TELEGRAM
-            else "a channel id of 15-20 digits (Developer Mode: right-click > Copy Channel ID)"
-        )
+        expected = _EXPECTED[platform]
         raise DestinationError(f"{entry!r}: {target!r} is not {expected}", params={"entry": entry})
     return Destination(platform, target, language)
 

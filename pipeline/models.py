@@ -145,11 +145,13 @@ class Stage(StrEnum):
 @dataclass(frozen=True, slots=True)
 class ProgressEvent:
     """Emitted by the runner; fronts turn it into a bar or an edited chat message.
-    ``position`` is the place in the render queue (1 is next) while ``stage`` is QUEUED."""
+    ``position`` is the place in the render queue (1 is next) while ``stage`` is QUEUED, and
+    ``eta`` the estimated seconds until that render starts (None: nothing to estimate from)."""
 
     stage: str
     fraction: float | None = None
     position: int | None = None
+    eta: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -302,28 +302,31 @@ class Runner:
         await ctx.report(Stage.DONE, 1.0)
         return Production(ctx.job_id, ctx.work, result, timings)
 
-    async def prepare(self, job_id: str) -> None:
-        """The voice, its music and subtitles of an approved script, before a render is asked
-        for: the same recorded stage runs ``produce`` finds finished later. Holds the job
-        meanwhile: ``exclusive`` in this process waits for it to end, another process gets
-        JobBusy. Nothing is uploaded yet: ``produce`` sends what it
-        finds."""
+    async def prepare(self, job_id: str, subtitled: Callable[[], None] | None = None) -> None:
+        """The voice, its subtitles and music of an approved script, before a render is asked
+        for: the same recorded stage runs ``produce`` finds finished later. ``subtitled`` is
+        called once the subtitles exist, before the music (all a picture needs). Holds the
+        job meanwhile: ``exclusive`` in this process waits for it to end, another process gets
+        JobBusy. Nothing is uploaded yet: ``produce`` sends what it finds."""
         async with self.exclusive(job_id):
             done = self._preparing[job_id] = asyncio.Event()
             try:
-                await self._prepare(job_id)
+                await self._prepare(job_id, subtitled)
             finally:
                 del self._preparing[job_id]
                 done.set()
 
-    async def _prepare(self, job_id: str) -> None:
+    async def _prepare(self, job_id: str, subtitled: Callable[[], None] | None) -> None:
         ctx = await self.context(job_id)
         ctx.work.mkdir(parents=True, exist_ok=True)
         timings: list[StageTiming] = []
         finished = await self.runs.finished_stages(job_id)
         fresh: set[str] = set()
-        voiceover = await self._voice_and_music(ctx, finished, fresh, timings, None)
+        voiceover = await self._voice(ctx, finished, fresh, timings, None)
         await self._subtitles(ctx, voiceover, finished, fresh, timings, None)
+        if subtitled is not None:
+            subtitled()
+        await self._music(ctx, voiceover, finished, fresh, timings, None)
         logger.info(
             "job %s: prepared before the render: %s",
             job_id,
@@ -384,6 +387,18 @@ class Runner:
     ) -> Voiceover:
         """The voice, then the music for its length, while the images are still coming."""
         voiceover = await self._voice(ctx, finished, fresh, timings, uploader)
+        await self._music(ctx, voiceover, finished, fresh, timings, uploader)
+        return voiceover
+
+    async def _music(
+        self,
+        ctx: JobContext,
+        voiceover: Voiceover,
+        finished: set[str],
+        fresh: set[str],
+        timings: list[StageTiming],
+        uploader: Uploader | None,
+    ) -> None:
         soundtrack = music_stage.load(ctx)
         if "music" not in finished or "voice" in fresh or soundtrack is None:
             if uploader is not None:
@@ -400,7 +415,6 @@ class Runner:
         if uploader is not None:
             for name, path in music_stage.assets(soundtrack):
                 uploader.submit(name, path)
-        return voiceover
 
     async def _images(
         self,

@@ -214,6 +214,16 @@ class Settings(_Section):
         "auto", "libx264", "h264_nvenc", "h264_vaapi", "h264_qsv", "h264_videotoolbox"
     ] = "auto"
     vaapi_device: str = "/dev/dri/renderD128"
+    # --- scene segments and the speculative pre-render (issue 10, pipeline.studio.speculating):
+    # while a user reviews pictures their scenes' segments are encoded at the lowest CPU
+    # priority, only while no real render waits or runs. The bound is how many segment
+    # encodes run at once for all jobs under review; 0 turns speculation off.
+    speculative_renders: int = Field(default=1, ge=0)
+    # Real renders run this much under the bot's own CPU priority, so presses stay quick.
+    render_nice: int = Field(default=10, ge=0, le=19)
+    speculative_nice: int = Field(default=19, ge=0, le=19)
+    # Segments a render encodes at once (each ffmpeg threads itself).
+    render_parallel: int = Field(default=2, ge=1)
 
     @field_validator("daily_destinations", "trends_chain", mode="before")
     @classmethod
@@ -303,3 +313,45 @@ class Settings(_Section):
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
+
+    # --- render workers (issue 12, pipeline.queue, pipeline.workers, `reelfactory worker`):
+    # local renders in this process; redis hands renders to worker processes on any machine
+    # through a SAQ queue on Redis. Without R2 the workers share data_dir with the bot.
+    render_backend: Literal["local", "redis"] = "local"
+    # A secret (it may hold a password); empty means redis://127.0.0.1:6379/0.
+    redis_url: SecretStr = SecretStr("")
+    render_queue_name: str = "renders"
+    # A render whose worker sends no heartbeat for this long goes to another worker.
+    render_heartbeat: int = Field(default=20, ge=1)
+    render_sweep_interval: int = Field(default=5, ge=1)  # how often workers look for those
+    render_attempts: int = Field(default=3, ge=1)  # then the job fails and admins hear of it
+    worker_concurrency: int = Field(default=1, ge=1)  # renders at once per worker process
+
+    # --- YouTube Shorts per user (issue 13 §3): a Google OAuth client of the type "TVs and
+    # Limited Input devices" (device flow; Google allows the broad `youtube` scope there, not
+    # `youtube.upload`), the Fernet key that encrypts users' refresh tokens at rest, and
+    # where Google is (a proxy, or the mock of `reelfactory fake-youtube` and the tests).
+    youtube_client_id: str | None = None
+    youtube_client_secret: SecretStr | None = None
+    youtube_token_key: SecretStr | None = None  # Fernet key: 32 url-safe base64 bytes
+    youtube_oauth_base: str = "https://oauth2.googleapis.com"
+    youtube_api_base: str = "https://www.googleapis.com"
+    # Bytes per PUT of a resumable upload: a multiple of 256 KiB (Google's rule).
+    youtube_chunk_size: int = Field(default=8 * 256 * 1024, ge=256 * 1024)
+    youtube_category: str = "27"  # Education; "22" People & Blogs, "24" Entertainment
+    youtube_timeout: float = Field(default=120.0, gt=0)
+
+    @field_validator("youtube_chunk_size")
+    @classmethod
+    def _chunk_multiple(cls, value: int) -> int:
+        if value % (256 * 1024):
+            raise ValueError(
+                f"youtube_chunk_size must be a multiple of 262144 (256 KiB), not {value}"
+            )
+        return value
+
+    @property
+    def youtube_configured(self) -> bool:
+        """Users may connect a channel: an OAuth client is set (the key is checked on connect,
+        so a missing one is told instead of hiding the feature)."""
+        return bool(self.youtube_client_id)

@@ -1,6 +1,7 @@
 """Persistence on aiosqlite. SQL lives here and nowhere else."""
 
 from .alerts import AlertRecord, AlertRepository
+from .connections import Connection, ConnectionRepository, PlatformPost, PlatformPostRepository
 from .daily import DailyKey, DailyPost, DailyPostRepository
 from .db import Database, open_database
 from .deliveries import DeliveryRecord, DeliveryRepository, UploadRepository
@@ -18,6 +19,8 @@ from .users import UsageRepository, UserRecord, UserRepository
 __all__ = [
     "AlertRecord",
     "AlertRepository",
+    "Connection",
+    "ConnectionRepository",
     "DailyKey",
     "DailyPost",
     "DailyPostRepository",
@@ -36,5 +39,7 @@ __all__ = [
     "UsageRepository",
     "UserRecord",
     "UserRepository",
+    "PlatformPost",
+    "PlatformPostRepository",
     "open_database",
 ]

@@ -300,6 +300,14 @@ def bench_bot(presses: int = 60) -> dict[str, object]:
     }
 
 
+# (name, seconds the user spends on the picture review, whether they swap one picture)
+RUNS = (
+    ("immediate_swap", 0.0, True),
+    ("review_12s_no_swap", 12.0, False),
+    ("review_12s_one_swap", 12.0, True),
+)
+
+
 def bench_discord() -> dict[str, object]:
     """The Discord front's steps, from /reel to the video, with slow provider fakes: once
     with presses as fast as the bot answers, once with 12 s spent on the picture review (the
@@ -308,17 +316,31 @@ def bench_discord() -> dict[str, object]:
     from tests.bot.discord.latency import measure, report
 
     figures: dict[str, object] = {}
-    for name, review in (("immediate", 0.0), ("review_12s", 12.0)):
+    for name, review, swap in RUNS:
         with tempfile.TemporaryDirectory(prefix="reelbench-discord-") as folder:
             settings = Settings(_env_file=None, data_dir=Path(folder))  # type: ignore[call-arg]
-            figures[name] = report(asyncio.run(measure(settings, review=review)))
+            figures[name] = report(asyncio.run(measure(settings, review=review, swap=swap)))
+    return figures
+
+
+def bench_telegram() -> dict[str, object]:
+    """The Telegram front's steps with the same slow fakes and runs as ``bench_discord``."""
+    from pipeline.settings import Settings
+    from tests.bot.discord.latency import report
+    from tests.bot.steps import measure
+
+    figures: dict[str, object] = {}
+    for name, review, swap in RUNS:
+        with tempfile.TemporaryDirectory(prefix="reelbench-telegram-") as folder:
+            settings = Settings(_env_file=None, data_dir=Path(folder))  # type: ignore[call-arg]
+            figures[name] = report(asyncio.run(measure(settings, review=review, swap=swap)))
     return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    choices = ("render", "music", "make", "bot", "discord", "dub", "load")
+    choices = ("render", "music", "make", "bot", "discord", "telegram", "ahead", "dub", "load")
     parser.add_argument("--only", choices=choices, default=None)
     parser.add_argument("--users", type=int, default=40, help="load: Telegram users")
     parser.add_argument("--discord-users", type=int, default=10, help="load: Discord users")
@@ -340,6 +362,14 @@ def main() -> None:
     if args.only in (None, "discord"):
         report["discord"] = bench_discord()
         print(json.dumps(report["discord"], indent=2), flush=True)
+    if args.only in (None, "telegram"):
+        report["telegram"] = bench_telegram()
+        print(json.dumps(report["telegram"], indent=2), flush=True)
+    if args.only in (None, "ahead"):
+        from tests.bench_ahead import bench_ahead
+
+        report["ahead"] = bench_ahead()
+        print(json.dumps(report["ahead"], indent=2), flush=True)
     if args.only in (None, "dub"):
         from tests.bench_dub import bench_dub
 

@@ -38,6 +38,7 @@ from .views import DYNAMIC_ITEMS, ours
 logger = logging.getLogger(__name__)
 
 EXTENSIONS = ("bot.discord.cogs.review", "bot.discord.cogs.settings")
+YOUTUBE = "bot.discord.cogs.youtube"  # /connect and /disconnect, only where YouTube is set up
 SHUTDOWN_GRACE = 5.0
 
 
@@ -84,6 +85,8 @@ class ReelBot(commands.Bot):
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        if self.studio.youtube_ready:
+            await self.load_extension(YOUTUBE)
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         guild = discord.Object(self.config.guild_id) if self.config.guild_id else None
         if guild is not None:

@@ -172,7 +172,11 @@ class DiscordReels:
         dub = await self.studio.dub_of(job.id)
         noted = (await self.studio.destination(job.id)).get("reply_to")
         reply_to = noted if dub is not None and isinstance(noted, int) else None
-        view = None if dub is not None else dubs_view(job.id, dub_languages(job), t)
+        view = (
+            None
+            if dub is not None
+            else dubs_view(job.id, dub_languages(job), t, youtube=self.studio.youtube_ready)
+        )
         caption = reel_caption(
             self.studio.script_of(job),
             published.url,

@@ -17,13 +17,16 @@ import discord
 from bot.preferences import Option, Screen
 from locales import ENDONYMS, Translator
 
+from .texts import discord_translator, reply
+
 logger = logging.getLogger(__name__)
 
 BUTTON = r"reel:(?P<action>[a-z]{1,16}):(?P<job>[A-Za-z0-9]{1,64})"
 PICK = r"reel-pick:(?P<action>[a-z]{1,16}):(?P<job>[A-Za-z0-9]{1,64})"
 SETTING = r"reel-set:(?P<setting>[a-z]{1,16})"
 DUB = r"reel-dub:(?P<job>[A-Za-z0-9]{1,64})"
-TEMPLATES = tuple(re.compile(t) for t in (BUTTON, PICK, SETTING, DUB))
+YOUTUBE = r"reel-yt:(?P<privacy>[a-z]{1,16}):(?P<job>[A-Za-z0-9]{1,64})"
+TEMPLATES = tuple(re.compile(t) for t in (BUTTON, PICK, SETTING, DUB, YOUTUBE))
 LABEL_LIMIT = 80  # button labels; select option labels allow 100
 
 
@@ -168,10 +171,52 @@ class DubPick(discord.ui.DynamicItem[discord.ui.Select[Any]], template=DUB):
         await _presses(interaction).dub(interaction, self.job, _chosen(self.item))
 
 
-DYNAMIC_ITEMS = (ReelButton, ScenePick, SettingPick, DubPick)
+class YouTubeButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=YOUTUBE):
+    """ "Post to YouTube" (``privacy`` ``ask``) and the privacy choice that follows it; the
+    YouTube cog handles the press."""
+
+    def __init__(
+        self,
+        privacy: str,
+        job: str,
+        label: str = "",
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+        row: int | None = None,
+    ) -> None:
+        button: discord.ui.Button[Any] = discord.ui.Button(
+            label=label[:LABEL_LIMIT] or privacy,
+            style=style,
+            custom_id=f"reel-yt:{privacy}:{job}",
+        )
+        super().__init__(button, row=row)
+        self.privacy, self.job = privacy, job
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> YouTubeButton:
+        return cls(match["privacy"], match["job"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        cog = getattr(interaction.client, "get_cog", lambda name: None)("YouTube")
+        if cog is None:  # a button from when YouTube was set up; it no longer is
+            t = discord_translator(str(interaction.locale))
+            await reply(interaction, t("youtube.not_configured"))
+            return
+        await cog.press(interaction, self.job, self.privacy)
 
 
-def dubs_view(job: str, languages: tuple[str, ...], t: Translator) -> discord.ui.View:
+DYNAMIC_ITEMS = (ReelButton, ScenePick, SettingPick, DubPick, YouTubeButton)
+
+
+def dubs_view(
+    job: str, languages: tuple[str, ...], t: Translator, *, youtube: bool = False
+) -> discord.ui.View:
+    """ "Also in …" under a delivered reel, and "Post to YouTube" when this bot posts there."""
     options = [
         discord.SelectOption(
             label=t("button.dub", language=ENDONYMS.get(code, code))[:100], value=code
@@ -180,6 +225,15 @@ def dubs_view(job: str, languages: tuple[str, ...], t: Translator) -> discord.ui
     ]
     view = discord.ui.View(timeout=None)
     view.add_item(DubPick(job, options, t("button.dub_pick")))
+    if youtube:
+        view.add_item(YouTubeButton("ask", job, t("button.youtube"), discord.ButtonStyle.danger, 1))
+    return view
+
+
+def youtube_privacy_view(job: str, options: list[tuple[str, str]]) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for privacy, label in options:
+        view.add_item(YouTubeButton(privacy, job, label, row=0))
     return view
 
 

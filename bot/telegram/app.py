@@ -28,7 +28,7 @@ from .handlers import create_routers
 from .middlewares import FRONT, DropRepeatedUpdates, TrackInFlight, UserContext
 from .session import create_bot
 from .storage import SQLiteStorage
-from .texts import COMMANDS, telegram_translator
+from .texts import COMMANDS, YOUTUBE_COMMANDS, telegram_translator
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,11 @@ class TelegramFront:
         try:
             for locale in (None, *LOCALES):
                 t = telegram_translator(locale)
-                commands = [BotCommand(command=c, description=t(f"command.{c}")) for c in COMMANDS]
+                names = [
+                    *COMMANDS,
+                    *(YOUTUBE_COMMANDS if self.studio.app.settings.youtube_configured else ()),
+                ]
+                commands = [BotCommand(command=c, description=t(f"command.{c}")) for c in names]
                 await self.bot.set_my_commands(commands, language_code=locale)
         except TelegramAPIError as exc:
             logger.warning("could not set the command menu: %s", exc)

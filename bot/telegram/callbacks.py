@@ -52,3 +52,11 @@ class DubAction(CallbackData, prefix="dub"):
 
     job: str
     lang: str
+
+
+class YouTubeAction(CallbackData, prefix="yt"):
+    """ "Post to YouTube" on a delivered reel: ``privacy`` is ``ask`` on the reel's own
+    button, then one of private/unlisted/public on the choice that follows."""
+
+    job: str
+    privacy: str

@@ -100,7 +100,11 @@ class TelegramReels:
         facts = await self.studio.destination(job.id)
         dub = await self.studio.dub_of(job.id)
         reply_to = facts.get("reply_to") if dub is not None else None
-        markup = None if dub is not None else keyboards.dubs(job.id, dub_languages(job), t)
+        markup = (
+            None
+            if dub is not None
+            else keyboards.dubs(job.id, dub_languages(job), t, youtube=self.studio.youtube_ready)
+        )
         sent = await self._post_in(
             chat_of(job),
             post,

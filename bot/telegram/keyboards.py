@@ -17,6 +17,7 @@ from .callbacks import (
     SheetAction,
     SheetStep,
     SwapScene,
+    YouTubeAction,
 )
 
 logger = logging.getLogger(__name__)
@@ -72,13 +73,30 @@ def sheet_review(job: str, scenes: int, t: Translator) -> InlineKeyboardMarkup:
 DUBS_PER_ROW = 2
 
 
-def dubs(job: str, languages: tuple[str, ...], t: Translator) -> InlineKeyboardMarkup:
-    """ "Also in …": one button per language the delivered reel can be dubbed into."""
+def dubs(
+    job: str, languages: tuple[str, ...], t: Translator, *, youtube: bool = False
+) -> InlineKeyboardMarkup:
+    """ "Also in …": one button per language the delivered reel can be dubbed into; and
+    "Post to YouTube" when this bot posts there."""
     builder = InlineKeyboardBuilder()
     for code in languages:
         label = t("button.dub", language=ENDONYMS.get(code, code))
         builder.button(text=label, callback_data=DubAction(job=job, lang=code))
     builder.adjust(DUBS_PER_ROW)
+    if youtube:
+        builder.row()
+        builder.button(
+            text=t("button.youtube"), callback_data=YouTubeAction(job=job, privacy="ask")
+        )
+    return builder.as_markup()
+
+
+def youtube_privacy(job: str, options: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """Private / Unlisted / Public for one reel's upload."""
+    builder = InlineKeyboardBuilder()
+    for privacy, label in options:
+        builder.button(text=label, callback_data=YouTubeAction(job=job, privacy=privacy))
+    builder.adjust(len(options))
     return builder.as_markup()
 
 

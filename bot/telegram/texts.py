@@ -5,6 +5,7 @@ from __future__ import annotations
 from locales import Translator, negotiate, translator
 
 COMMANDS = ("new", "script", "language", "voice", "style", "music", "help")
+YOUTUBE_COMMANDS = ("connect", "disconnect")  # in the menu only where YouTube is set up
 SPELLING = {"cmd_new": "/new", "cmd_script": "/script", "cmd_language": "/language"}
 
 

@@ -12,7 +12,7 @@ from typing import Protocol
 from ..errors import ReelError
 from ..logs import setup_logging_for
 from ..settings import Settings
-from . import doctor, dub, jobs, make, render, share_server
+from . import doctor, dub, fake_youtube, jobs, make, render, share_server, worker
 from .common import console
 
 
@@ -22,7 +22,16 @@ class Command(Protocol):
     def add_parser(self, commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
 
 
-COMMANDS: tuple[Command, ...] = (render, make, dub, doctor, jobs, share_server)
+COMMANDS: tuple[Command, ...] = (
+    render,
+    make,
+    dub,
+    doctor,
+    jobs,
+    share_server,
+    worker,
+    fake_youtube,
+)
 
 
 def parser(extra: Sequence[Command] = ()) -> argparse.ArgumentParser:

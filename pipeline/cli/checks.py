@@ -114,9 +114,57 @@ async def _destination(
         body = await _ask(client, check, client.build_request("GET", url, headers=headers))
         if isinstance(body, dict):
             check.reachable, check.detail = True, f"#{body.get('name', target)}"
+    elif platform == "youtube" and settings.youtube_configured:
+        await _linked_channel(settings, check, target)
+    elif platform == "youtube":
+        check.reachable = False
+        check.detail = "YouTube is not configured: set REELFACTORY_YOUTUBE_CLIENT_ID"
     else:
         check.reachable = False
         check.detail = f"no {platform} front: set REELFACTORY_{platform.upper()}_BOT_TOKEN"
+    return check
+
+
+async def _linked_channel(settings: Settings, check: Check, owner: str) -> None:
+    """A ``youtube:<owner>`` destination: has that user linked a channel?"""
+    from storage import ConnectionRepository, open_database
+
+    from ..youtube import PLATFORM
+
+    if not settings.database.is_file():
+        check.reachable, check.detail = False, f"{owner} has not linked a channel (no database)"
+        return
+    async with open_database(settings.database) as db:
+        connection = await ConnectionRepository(db).get(PLATFORM, owner)
+    if connection is None:
+        check.reachable = False
+        check.detail = f"{owner} has not linked a channel: /connect youtube"
+    else:
+        check.reachable = True
+        check.detail = f"channel {connection.channel_title or connection.channel_id or '?'}"
+
+
+async def youtube(settings: Settings, client: httpx.AsyncClient) -> Check:
+    """Posting to YouTube: an OAuth client, a valid token key, Google's OAuth answering."""
+    from ..youtube import NoTokenKey, TokenBox
+
+    check = Check("youtube", "Shorts, per user", settings.youtube_configured)
+    if not settings.youtube_configured:
+        check.detail = "off: set REELFACTORY_YOUTUBE_CLIENT_ID (a TVs and Limited Input client)"
+        return check
+    try:
+        TokenBox(settings.youtube_token_key)
+    except NoTokenKey as exc:
+        check.reachable, check.detail = False, str(exc)
+        return check
+    base = settings.youtube_oauth_base.rstrip("/")
+    try:
+        response = await client.get(base)
+    except httpx.HTTPError as exc:
+        check.reachable, check.detail = False, f"{base}: {type(exc).__name__}"
+        return check
+    check.reachable = True
+    check.detail = f"device flow at {base} (HTTP {response.status_code})"
     return check
 
 

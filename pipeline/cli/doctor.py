@@ -88,7 +88,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 if check.configured
             )
         )
-        fronts = await more.fronts(settings, client)
+        fronts = [*await more.fronts(settings, client), await more.youtube(settings, client)]
         destinations = await more.destinations(settings, client)
     checks = [
         *remote,

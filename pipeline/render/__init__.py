@@ -1,9 +1,10 @@
-"""Rendering reels with ffmpeg: timeline, stills, loudness, the one-graph encode, probing."""
+"""Rendering reels with ffmpeg: timeline, stills, loudness, scene segments and their join,
+probing."""
 
 from pipeline.render import encoders
 from pipeline.render.audio import LoudnessReport, measure_loudness
 from pipeline.render.ffmpeg import resolve_ffmpeg, run_ffmpeg
-from pipeline.render.graph import build_filter_graph, build_render_args, video_maxrate
+from pipeline.render.graph import Codec, video_maxrate
 from pipeline.render.mix import Bed, place_bed
 from pipeline.render.narration import VoicePlan, plan_voice
 from pipeline.render.probe import MediaInfo, count_frames, probe
@@ -14,13 +15,12 @@ from pipeline.render.timeline import plan_cuts, total_frames_for
 
 __all__ = [
     "Bed",
+    "Codec",
     "LoudnessReport",
     "MediaInfo",
     "Motion",
     "RenderResult",
     "VoicePlan",
-    "build_filter_graph",
-    "build_render_args",
     "count_frames",
     "encoders",
     "measure_loudness",

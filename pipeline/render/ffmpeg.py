@@ -27,6 +27,7 @@ ProgressCallback = Callable[[float], Awaitable[None]]
 _STATS_PERIOD = "0.25"
 _MIN_PROGRESS_INTERVAL = 0.25
 _STDERR_TAIL = 25
+_LOWEST = 19  # the lowest CPU priority there is
 
 
 def resolve_ffmpeg(configured: str | None = None) -> str:
@@ -147,9 +148,11 @@ async def _supervise(
             await asyncio.shield(proc.wait())
 
 
-async def _start(binary: str, args: list[str], stage: str) -> asyncio.subprocess.Process:
+async def _start(
+    binary: str, args: list[str], stage: str, nice: int = 0
+) -> asyncio.subprocess.Process:
     try:
-        return await asyncio.create_subprocess_exec(
+        proc = await asyncio.create_subprocess_exec(
             binary,
             *args,
             stdin=asyncio.subprocess.DEVNULL,
@@ -158,6 +161,19 @@ async def _start(binary: str, args: list[str], stage: str) -> asyncio.subprocess
         )
     except OSError as exc:
         raise RenderError(f"cannot start {binary}: {exc}", stage=stage) from exc
+    if nice > 0:
+        lower(proc.pid, nice)
+    return proc
+
+
+def lower(pid: int, nice: int) -> None:
+    """Lower process ``pid``'s CPU priority by ``nice`` from this process's own (Unix; at most
+    19). Its threads start after this: ffmpeg spends its first milliseconds parsing."""
+    try:
+        wanted = min(os.getpriority(os.PRIO_PROCESS, 0) + nice, _LOWEST)
+        os.setpriority(os.PRIO_PROCESS, pid, wanted)
+    except (AttributeError, OSError) as exc:  # no such call here, or the process is gone
+        logger.debug("cannot renice ffmpeg %d: %s", pid, exc)
 
 
 def _failure(stage: str, returncode: int, lines: deque[str] | list[str]) -> RenderError:
@@ -173,12 +189,14 @@ async def run_ffmpeg(
     stage: str,
     total_frames: int | None = None,
     on_progress: ProgressCallback | None = None,
+    nice: int = 0,
 ) -> None:
     """Run ``binary`` with ``args`` (everything after the program name).
 
     Progress comes from ``-progress pipe:1``; ``on_progress`` gets fractions 0..1 at most
     ~4 times a second and 1.0 at the end. On failure, timeout or cancellation ffmpeg is
     killed; failures raise :class:`RenderError` carrying ``stage`` and ffmpeg's last lines.
+    ``nice`` > 0 runs it at that much lower CPU priority than this process.
     """
     has_level = any(arg in ("-loglevel", "-v") for arg in args)
     full = [
@@ -194,7 +212,7 @@ async def run_ffmpeg(
     ]
     logger.debug("ffmpeg[%s]: %s", stage, " ".join(full))
     started = time.monotonic()
-    proc = await _start(binary, full, stage)
+    proc = await _start(binary, full, stage, nice)
     assert proc.stdout is not None and proc.stderr is not None
     tail: deque[str] = deque(maxlen=_STDERR_TAIL * 4)
     progress = _ProgressReader(total_frames, on_progress)

@@ -1,20 +1,26 @@
-"""The one ffmpeg command that renders a reel: stills -> pans -> subtitles -> H.264, voice -> AAC.
+"""The ffmpeg commands that render a reel by scene segments, and join them.
 
-Per scene, the prepared still is decoded once, converted to BT.709 TV-range YUV 4:4:4 once
-(not per frame), looped to the scene's frame count and cropped at ``n * step``. 4:4:4 keeps
-odd crop offsets exact for chroma too; a 4:2:0 crop would move chroma in 2-pixel steps.
-After the concat, one conversion to 4:2:0, the colour tags (which the subtitles filter uses
-to convert ASS colours, and x264 writes into the stream) and the subtitles.
+**A segment per scene.** The prepared still is decoded once, converted to BT.709 TV-range
+YUV 4:4:4 once (not per frame), looped to the scene's frame count and cropped at
+``n * step``. 4:4:4 keeps odd crop offsets exact for chroma too; a 4:2:0 crop would move
+chroma in 2-pixel steps. Then one conversion to 4:2:0, the colour tags (which the subtitles
+filter uses to convert ASS colours, and x264 writes into the stream) and the subtitles, with
+the frames stamped at their place in the reel (``setpts=N+start``) so the karaoke of that
+stretch is burned in. Every segment opens with an IDR frame (a fresh encode), has closed
+GOPs (x264's default) and the same encoder parameters, so they join by stream copy.
 
-The narration goes through its loudness chain (``plan_voice``) and the AAC encoder in the
-same process: a simple filtergraph of its own, so it runs on its own thread beside the
-video's, and costs a fraction of a second next to x264.
+**The narration** goes through its loudness chain (``plan_voice``), the bed is mixed under
+it, and the whole track is encoded to AAC once, in its own small process.
+
+**The join** is the concat demuxer over the segments plus that audio, both copied: no
+decode, no encode. The reel's frame count is the sum of the segments'.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.models import RenderSpec
@@ -46,67 +52,87 @@ _X264_PARAMS = "direct=temporal:b-pyramid=none"
 # at veryfast, subme=1 cut encode time ~30% on busy stills for -0.0005 SSIM. Slower
 # presets keep theirs (their subme also drives RD mode decisions).
 _SUBME = {"veryfast": 1}
+# Inside a segment's ffmpeg the encoder gets this many threads, or its own choice when 0.
+_AUTO_THREADS = 0
 
 
-def video_maxrate(duration: float, audio_bitrate: int = AUDIO_BUDGET) -> int:
+@dataclass(frozen=True, slots=True)
+class Codec:
+    """How video is encoded: the same for every segment of a reel, or they would not join."""
+
+    encoder: str = SOFTWARE
+    preset: str = "veryfast"
+    crf: int = 23
+    vaapi_device: str = ""
+    threads: int = _AUTO_THREADS
+
+    def key(self) -> str:
+        return f"{self.encoder}:{self.preset}:{self.crf}:{self.threads}"
+
+
+def video_maxrate(duration: float, audio_bitrate: int = AUDIO_BUDGET, segments: int = 1) -> int:
     """The video bitrate cap (bits/s) that keeps the whole file under the size cap.
 
-    Over the reel x264 spends at most maxrate * duration plus the initial buffer, so the
-    budget left after the audio is spread over ``duration + initial buffer`` seconds.
+    Over a segment x264 spends at most maxrate * its duration plus the initial buffer, and
+    every segment starts with its own, so the budget left after the audio is spread over
+    ``duration + segments * initial buffer`` seconds.
     """
     cap_bps = MAX_BYTES_PER_MINUTE * 8 / 60 * _CONTAINER_MARGIN
     video_bits = (cap_bps - audio_bitrate) * duration
-    seconds = duration + _BUFFER_SECONDS * _VBV_INITIAL_FULLNESS
+    seconds = duration + segments * _BUFFER_SECONDS * _VBV_INITIAL_FULLNESS
     return max(int(video_bits / seconds / 1000) * 1000, 100_000)
 
 
-def _scene_chain(index: int, motion: Motion, fps: int) -> str:
+def scene_chain(source: str, motion: Motion, fps: int, *, start: int = 0) -> str:
+    """From a decoded still (``source``, a pad label) to the scene's panned 4:4:4 frames,
+    stamped ``start``.. on the 1/fps grid."""
     width, height = motion.size
     x, y = motion.crop_offsets()
+    stamp = f"N+{start}" if start else "N"
     return (
-        f"[{index}:v]"
+        f"{source}"
         # Colour conversion once per scene; accurate rounding costs nothing on one frame.
         "scale=out_color_matrix=bt709:out_range=tv:flags=accurate_rnd+full_chroma_int,"
         "format=yuv444p,setsar=1,"
         f"loop=loop={motion.frames - 1}:size=1:start=0,"
         # PROVIDERS.md: setpts=N/(30*TB) on an image's 1/25 time base drops frames.
-        f"settb=1/{fps},setpts=N,"
+        f"settb=1/{fps},setpts={stamp},"
         # exact=1: without it crop rounds offsets to the chroma grid.
         f"crop=w={width}:h={height}:x={x}:y={y}:exact=1"
-        f"[scene{index}]"
     )
 
 
-def build_filter_graph(
-    spec: RenderSpec, motions: list[Motion], *, fonts_dir: Path, encoder: str = SOFTWARE
-) -> str:
-    scenes = [_scene_chain(i, motion, spec.fps) for i, motion in enumerate(motions)]
-    labels = "".join(f"[scene{i}]" for i in range(len(motions)))
+def finishing_chain(spec: RenderSpec, fonts_dir: Path) -> str:
+    """4:4:4 -> 4:2:0 (only chroma resamples: the matrix and range are already final), the
+    colour tags, the subtitles at the frames' own timestamps."""
     subtitles = (
         f"subtitles=filename={escape_filter_path(spec.subtitles_path)}"
         f":fontsdir={escape_filter_path(fonts_dir)}"
     )
-    tail = (
-        f"{labels}concat=n={len(motions)}:v=1:a=0,"
-        # Concat's timestamps depend on each segment's last frame duration; renumber.
-        f"settb=1/{spec.fps},setpts=N,"
-        # 4:4:4 -> 4:2:0 only resamples chroma: the matrix and range are already final.
-        "scale=flags=bilinear,format=yuv420p,"
-        f"setparams={_COLOUR_TAGS},"
-        f"{subtitles}{graph_tail(encoder)}[video]"
+    return f"scale=flags=bilinear,format=yuv420p,setparams={_COLOUR_TAGS},{subtitles}"
+
+
+def segment_graph(
+    spec: RenderSpec, index: int, motion: Motion, *, fonts_dir: Path, encoder: str = SOFTWARE
+) -> str:
+    """Scene ``index``'s frames with their subtitles, restamped from 0 for its own file."""
+    start = spec.cuts[index].start_frame
+    return (
+        f"{scene_chain('[0:v]', motion, spec.fps, start=start)},"
+        f"{finishing_chain(spec, fonts_dir)},"
+        f"setpts=N{graph_tail(encoder)}[video]"
     )
-    return ";\n".join([*scenes, tail])
 
 
-def _check(spec: RenderSpec, motions: list[Motion]) -> None:
-    if len(motions) != len(spec.cuts) or not motions:
-        raise ValueError(f"{len(motions)} motions for {len(spec.cuts)} cuts")
-    for cut, motion in zip(spec.cuts, motions, strict=True):
-        if motion.frames != cut.frames:
-            raise ValueError(f"scene {cut.scene}: {motion.frames} motion frames, {cut.frames} cut")
-        if motion.size != (spec.width, spec.height):
-            raise ValueError(f"scene {cut.scene}: motion size {motion.size} is not the reel's")
-    if sum(cut.frames for cut in spec.cuts) != spec.total_frames:
+def _check(spec: RenderSpec, index: int, motion: Motion) -> None:
+    if not 0 <= index < len(spec.cuts):
+        raise ValueError(f"no scene {index} in a reel of {len(spec.cuts)}")
+    cut = spec.cuts[index]
+    if motion.frames != cut.frames:
+        raise ValueError(f"scene {cut.scene}: {motion.frames} motion frames, {cut.frames} cut")
+    if motion.size != (spec.width, spec.height):
+        raise ValueError(f"scene {cut.scene}: motion size {motion.size} is not the reel's")
+    if sum(c.frames for c in spec.cuts) != spec.total_frames:
         raise ValueError("cut frames do not add up to total_frames")
 
 
@@ -115,85 +141,85 @@ def _x264_params(preset: str) -> str:
     return _X264_PARAMS if subme is None else f"{_X264_PARAMS}:subme={subme}"
 
 
-def build_render_args(
-    spec: RenderSpec,
-    motions: list[Motion],
-    *,
-    fonts_dir: Path,
-    audio_filter: str,
-    preset: str = "veryfast",
-    crf: int = 23,
-    bed: Bed | None = None,
-    ceiling_db: float = INITIAL_CEILING_DB,
-    encoder: str = SOFTWARE,
-    vaapi_device: str = "",
-) -> list[str]:
-    """ffmpeg arguments (without the program name) rendering ``spec`` to ``spec.out_path``.
+def _colour_args() -> list[str]:
+    # The graph's setparams is what x264 writes; these repeat it for the muxer.
+    return [
+        *["-colorspace", "bt709", "-color_primaries", "bt709"],
+        *["-color_trc", "bt709", "-color_range", "tv"],
+    ]
 
-    ``motions[i]`` is ``spec.cuts[i]``'s prepared still; ``audio_filter`` is the chain the
-    narration goes through before its AAC encode (``VoicePlan.filters``). A ``bed`` is mixed
-    under it in a second filtergraph (its own thread beside the video's), limited at
-    ``ceiling_db`` (``VoicePlan.ceiling_db``).
-    """
-    _check(spec, motions)
-    duration = spec.total_frames / spec.fps
-    # The AAC bitrate is only known once encoded: budget for the most it was seen to take.
-    maxrate = video_maxrate(duration, AUDIO_BUDGET)
-    bufsize = math.ceil(maxrate * _BUFFER_SECONDS)
-    inputs: list[str] = []
-    for motion in motions:
-        # One decoded frame per scene; pattern_type none: a '%' in the path is literal.
-        inputs += ["-f", "image2", "-pattern_type", "none", "-i", file_url(motion.still)]
-    audio_index = len(motions)
-    inputs += ["-i", file_url(spec.audio_path)]
-    graph = build_filter_graph(spec, motions, fonts_dir=fonts_dir, encoder=encoder)
-    logger.debug("render graph, maxrate %d:\n%s", maxrate, graph)
-    if bed is None:
-        audio = ["-map", f"{audio_index}:a:0", "-filter:a", audio_filter]
-    else:
-        inputs += bed.input_args()
-        mixing = audio_graph(audio_index, audio_filter, bed, ceiling_db)
-        logger.debug("audio graph:\n%s", mixing)
-        audio = ["-filter_complex", mixing, "-map", "[mix]"]
-    codec = video_args(
-        encoder,
-        preset=preset,
-        crf=crf,
-        maxrate=maxrate,
-        bufsize=bufsize,
-        x264_params=_x264_params(preset),
-    )
+
+def segment_maxrate(spec: RenderSpec) -> int:
+    return video_maxrate(spec.total_frames / spec.fps, AUDIO_BUDGET, len(spec.cuts))
+
+
+def build_segment_args(
+    spec: RenderSpec, index: int, motion: Motion, out: Path, *, fonts_dir: Path, codec: Codec
+) -> list[str]:
+    """ffmpeg arguments (without the program name) encoding scene ``index`` to ``out``."""
+    _check(spec, index, motion)
+    maxrate = segment_maxrate(spec)
+    frames = spec.cuts[index].frames
+    graph = segment_graph(spec, index, motion, fonts_dir=fonts_dir, encoder=codec.encoder)
+    logger.debug("segment %d graph, maxrate %d:\n%s", index, maxrate, graph)
+    threads = ["-threads", str(codec.threads)] if codec.threads else []
     return [
         "-y",
-        *device_args(encoder, vaapi_device),
-        *inputs,
-        "-filter_complex",
-        graph,
-        "-map",
-        "[video]",
-        *audio,
-        *codec,
-        # The graph's setparams is what x264 writes; these repeat it for the muxer.
-        "-colorspace",
-        "bt709",
-        "-color_primaries",
-        "bt709",
-        "-color_trc",
-        "bt709",
-        "-color_range",
-        "tv",
+        *device_args(codec.encoder, codec.vaapi_device),
+        # One decoded frame; pattern_type none: a '%' in the path is literal.
+        *["-f", "image2", "-pattern_type", "none", "-i", file_url(motion.still)],
+        *["-filter_complex", graph, "-map", "[video]", "-an"],
+        *video_args(
+            codec.encoder,
+            preset=codec.preset,
+            crf=codec.crf,
+            maxrate=maxrate,
+            bufsize=math.ceil(maxrate * _BUFFER_SECONDS),
+            x264_params=_x264_params(codec.preset),
+        ),
+        *threads,
+        *_colour_args(),
         # Without -r the encoder assumes 25 fps; the frames are already on a 1/fps grid,
         # so cfr neither duplicates nor drops any.
-        "-r",
-        str(spec.fps),
-        "-fps_mode",
-        "cfr",
-        "-frames:v",
-        str(spec.total_frames),
-        *aac_args(),
-        "-movflags",
-        "+faststart",
-        "-f",
-        "mp4",
-        file_url(spec.out_path),
+        *["-r", str(spec.fps), "-fps_mode", "cfr", "-frames:v", str(frames)],
+        *["-f", "mp4", file_url(out)],
+    ]
+
+
+def build_audio_args(
+    spec: RenderSpec,
+    out: Path,
+    *,
+    audio_filter: str,
+    bed: Bed | None = None,
+    ceiling_db: float = INITIAL_CEILING_DB,
+) -> list[str]:
+    """ffmpeg arguments encoding the reel's whole sound (narration, bed) to AAC in ``out``.
+
+    ``audio_filter`` is the narration's chain (``VoicePlan.filters``); a ``bed`` is mixed
+    under it and limited at ``ceiling_db`` (``VoicePlan.ceiling_db``).
+    """
+    inputs = ["-i", file_url(spec.audio_path)]
+    if bed is None:
+        audio = ["-map", "0:a:0", "-filter:a", audio_filter]
+    else:
+        inputs += bed.input_args()
+        mixing = audio_graph(0, audio_filter, bed, ceiling_db)
+        logger.debug("audio graph:\n%s", mixing)
+        audio = ["-filter_complex", mixing, "-map", "[mix]"]
+    # The track ends with the last frame: narration padding past it would lengthen the mp4.
+    seconds = spec.total_frames / spec.fps
+    return ["-y", *inputs, *audio, "-t", f"{seconds:.6f}", *aac_args(), "-f", "mp4", file_url(out)]
+
+
+def build_join_args(listing: Path, audio: Path, out: Path) -> list[str]:
+    """ffmpeg arguments joining the segments named in ``listing`` (a concat-demuxer list)
+    with ``audio``, both by stream copy, into ``out``."""
+    return [
+        "-y",
+        *["-f", "concat", "-safe", "0", "-i", file_url(listing)],
+        *["-i", file_url(audio)],
+        *["-map", "0:v:0", "-map", "1:a:0", "-c", "copy"],
+        *_colour_args(),
+        *["-movflags", "+faststart", "-f", "mp4", file_url(out)],
     ]

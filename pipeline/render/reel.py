@@ -1,5 +1,5 @@
-"""render_reel: stills in threads beside the voice's loudness analysis, one ffmpeg graph, a
-thumbnail; atomic outputs."""
+"""render_reel: scene segments (encoded now, or kept from a speculative render) beside the
+sound track, joined by stream copy; a thumbnail; atomic outputs."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,13 +18,14 @@ from pipeline.artifacts import THUMB
 from pipeline.concurrency import both
 from pipeline.errors import RenderError
 from pipeline.models import RenderSpec
+from pipeline.render import segments
 from pipeline.render.encoders import SOFTWARE
 from pipeline.render.ffmpeg import file_url, run_ffmpeg
-from pipeline.render.graph import build_render_args
+from pipeline.render.graph import Codec, build_join_args
 from pipeline.render.mix import place_bed
 from pipeline.render.narration import VoicePlan, plan_voice
 from pipeline.render.probe import MediaInfo, probe
-from pipeline.render.stills import Motion, prepare_still
+from pipeline.render.segments import Segment, encode_segment
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +34,6 @@ A = TypeVar("A")
 THUMB_NAME = THUMB
 THUMB_AT = 1.0  # seconds in: past the first frame, which often is a plain title card
 _FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".woff", ".woff2"}
-# Past this the graph goes in a file: one argument may not exceed 128 KiB on Linux.
-_INLINE_GRAPH_LIMIT = 32_000
-# Share of the progress bar the stills take; the encode fills the rest.
-_STILLS_SHARE = 0.05
 _PROCESS_TIMEOUT = 24 * 3600.0
 
 
@@ -53,6 +48,7 @@ class RenderResult:
     size_bytes: int
     seconds: float
     encoder: str = SOFTWARE
+    segments_encoded: int = 0  # the rest were ready, from a speculative render
 
 
 def _validate(spec: RenderSpec, fonts_dir: Path) -> None:
@@ -72,35 +68,6 @@ def _validate(spec: RenderSpec, fonts_dir: Path) -> None:
         raise RenderError(f"no fonts folder at {fonts_dir}", stage="render")
 
 
-async def _prepare_stills(spec: RenderSpec, work: Path) -> list[Motion]:
-    """Pillow work in a small thread pool; every thread is finished before this returns."""
-    loop = asyncio.get_running_loop()
-    size = (spec.width, spec.height)
-    # Pillow releases the GIL while decoding, resizing and encoding, so threads do run in
-    # parallel; more of them than cores would only hold more decoded photos in memory.
-    executor = ThreadPoolExecutor(max_workers=min(len(spec.cuts), os.cpu_count() or 2))
-    try:
-        jobs = [
-            loop.run_in_executor(
-                executor,
-                partial(
-                    prepare_still,
-                    cut.image,
-                    work / f"scene{index:03d}.jpg",
-                    scene=cut.scene,
-                    frames=cut.frames,
-                    size=size,
-                ),
-            )
-            for index, cut in enumerate(spec.cuts)
-        ]
-        return list(await asyncio.gather(*jobs))
-    finally:
-        # On failure or cancellation the threads still running must finish before the
-        # caller deletes their directory, or they would write into a removed folder.
-        await asyncio.shield(asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True))
-
-
 def _check_duration(spec: RenderSpec, voice: VoicePlan) -> None:
     seconds = voice.info.duration
     if seconds and abs(seconds - spec.total_frames / spec.fps) > 0.1:
@@ -117,16 +84,6 @@ def _font_dir(fonts_dir: Path, work: Path) -> Path:
     for font in fonts:
         (clean / font.name).symlink_to(font.resolve())
     return clean
-
-
-def _spill_graph(args: list[str], work: Path) -> list[str]:
-    """Move a long ``-filter_complex`` graph into a file (``-/filter_complex``)."""
-    index = args.index("-filter_complex")
-    if len(args[index + 1]) <= _INLINE_GRAPH_LIMIT:
-        return args
-    script = work / "graph.txt"
-    script.write_text(args[index + 1], encoding="utf-8")
-    return [*args[:index], "-/filter_complex", str(script), *args[index + 2 :]]
 
 
 async def _thumbnail(
@@ -161,15 +118,91 @@ async def _thumbnail(
 @dataclass(slots=True)
 class _Timings:
     started: float
-    stills: float = 0.0
-    loudness: float = 0.0
-    prepare: float = 0.0
-    encode: float = 0.0
+    segments: float = 0.0
+    audio: float = 0.0
+    join: float = 0.0
+    encoded: int = 0  # segments encoded by this render (the rest were ready)
 
 
 async def _timed(work: Coroutine[Any, Any, A]) -> tuple[A, float]:
     started = time.monotonic()
     return await work, time.monotonic() - started
+
+
+class _FrameProgress:
+    """The encode's share of the bar: frames of the segments this render encodes."""
+
+    def __init__(self, total: int, on_progress: Callable[[float], Awaitable[None]] | None) -> None:
+        self.total = max(total, 1)
+        self.done: dict[int, float] = {}
+        self.on_progress = on_progress
+
+    def for_segment(self, segment: Segment) -> Callable[[float], Awaitable[None]] | None:
+        if self.on_progress is None:
+            return None
+
+        async def report(fraction: float) -> None:
+            self.done[segment.index] = fraction * segment.frames
+            if self.on_progress is not None:
+                await self.on_progress(0.99 * sum(self.done.values()) / self.total)
+
+        return report
+
+
+async def encode_segments(
+    spec: RenderSpec,
+    segments: list[Segment],
+    *,
+    codec: Codec,
+    binary: str,
+    fonts_dir: Path,
+    nice: int = 0,
+    parallel: int = 2,
+    on_progress: Callable[[float], Awaitable[None]] | None = None,
+) -> None:
+    """Encode the segments of ``segments`` that are not ready, ``parallel`` at a time."""
+    missing = [segment for segment in segments if not segment.ready]
+    progress = _FrameProgress(sum(s.frames for s in missing), on_progress)
+    gate = asyncio.Semaphore(parallel)
+
+    async def one(segment: Segment) -> None:
+        async with gate:
+            await encode_segment(
+                spec,
+                segment,
+                codec=codec,
+                binary=binary,
+                fonts_dir=fonts_dir,
+                nice=nice,
+                on_frames=progress.for_segment(segment),
+            )
+
+    async with asyncio.TaskGroup() as group:
+        for segment in missing:
+            group.create_task(one(segment))
+
+
+async def _sound(spec: RenderSpec, *, binary: str, nice: int) -> Path:
+    """The encoded sound track: kept from a speculative render, or analysed and encoded."""
+    kept = await asyncio.to_thread(segments.audio_path, spec)
+    if kept.is_file():
+        return kept
+    voice = await plan_voice(spec.audio_path, binary=binary, timeout=_PROCESS_TIMEOUT)
+    _check_duration(spec, voice)
+    return await segments.encode_audio(spec, voice, binary=binary, nice=nice)
+
+
+def _listing(parts: list[Segment], work: Path, fps: int) -> Path:
+    """The concat demuxer's list of ``parts``, in order."""
+    listing = work / "segments.txt"
+    lines = ["ffconcat version 1.0"]
+    for part in parts:
+        quoted = str(part.path.resolve()).replace("'", "'\\''")
+        lines.append(f"file '{quoted}'")
+        # Exact, so the demuxer's offsets are whole frames and no float drift accumulates.
+        lines.append(f"duration {part.frames / fps:.6f}")
+    listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return listing
 
 
 async def _render(
@@ -179,53 +212,41 @@ async def _render(
     *,
     binary: str,
     fonts_dir: Path,
-    preset: str,
-    crf: int,
-    encoder: str,
-    vaapi_device: str,
+    codec: Codec,
+    nice: int,
+    parallel: int,
     on_progress: Callable[[float], Awaitable[None]] | None,
 ) -> MediaInfo:
     """Everything that writes into ``work``; returns the probe of the finished reel."""
-    # The voice's loudness analysis (an ffmpeg thread) runs while Pillow's threads prepare
-    # the stills: it needs only the voice, and takes it off the voice stage's critical path.
-    # A bed needs no analysis of its own (see pipeline.render.mix).
-    (motions, timings.stills), (voice, timings.loudness) = await both(
-        _timed(_prepare_stills(spec, work)),
-        _timed(plan_voice(spec.audio_path, binary=binary, timeout=_PROCESS_TIMEOUT)),
+    parts = await asyncio.to_thread(segments.plan, spec, codec)
+    timings.encoded = sum(not part.ready for part in parts)
+    # The sound (loudness analysis, then AAC) is one small process beside the segments'.
+    (_, timings.segments), (sound, timings.audio) = await both(
+        _timed(
+            encode_segments(
+                spec,
+                parts,
+                codec=codec,
+                binary=binary,
+                fonts_dir=_font_dir(fonts_dir, work),
+                nice=nice,
+                parallel=parallel,
+                on_progress=on_progress,
+            )
+        ),
+        _timed(_sound(spec, binary=binary, nice=nice)),
     )
-    bed = place_bed(spec)
-    _check_duration(spec, voice)
-    timings.prepare = time.monotonic() - timings.started
-
-    async def encode_progress(fraction: float) -> None:
-        if on_progress is not None:
-            await on_progress(_STILLS_SHARE + (1 - _STILLS_SHARE) * fraction * 0.99)
-
-    encoding = work / spec.out_path.name
-    args = build_render_args(
-        spec.model_copy(update={"out_path": encoding}),
-        motions,
-        fonts_dir=_font_dir(fonts_dir, work),
-        audio_filter=voice.filters,
-        preset=preset,
-        crf=crf,
-        bed=bed,
-        ceiling_db=voice.ceiling_db,
-        encoder=encoder,
-        vaapi_device=vaapi_device,
-    )
+    joined = work / spec.out_path.name
+    started = time.monotonic()
     await run_ffmpeg(
-        _spill_graph(args, work),
+        build_join_args(_listing(parts, work, spec.fps), sound, joined),
         binary=binary,
-        # The caller's deadline is the real limit; this only bounds a stuck process.
         timeout=_PROCESS_TIMEOUT,
         stage="render",
-        total_frames=spec.total_frames,
-        on_progress=encode_progress if on_progress else None,
     )
-    timings.encode = time.monotonic() - timings.started - timings.prepare
-    await _thumbnail(encoding, work / THUMB_NAME, spec=spec, binary=binary, timeout=60.0)
-    return await probe(encoding, binary=binary)
+    timings.join = time.monotonic() - started
+    await _thumbnail(joined, work / THUMB_NAME, spec=spec, binary=binary, timeout=60.0)
+    return await probe(joined, binary=binary)
 
 
 async def render_reel(
@@ -239,19 +260,25 @@ async def render_reel(
     encoder: str = SOFTWARE,
     vaapi_device: str = "",
     on_progress: Callable[[float], Awaitable[None]] | None = None,
+    nice: int = 0,
+    threads: int = 0,
+    parallel: int = 2,
 ) -> RenderResult:
     """Render ``spec`` to ``spec.out_path`` and ``thumb.jpg`` beside it, within ``timeout`` s.
 
-    ``spec.audio_path`` is the narration as synthesised, in any format ffmpeg reads: its
-    loudness is analysed while the stills are prepared (``plan_voice``), and the render
-    encodes it through that chain as AAC, at -14 LUFS and <= -1 dBTP. Outputs appear
-    atomically; on any failure, timeout or cancellation ffmpeg is killed, the temporary
-    files are removed and nothing is left at the outputs.
+    Each scene is a segment (:mod:`pipeline.render.segments`); those already encoded for
+    this very input (by a speculative render during the review) are used as they are, the
+    others are encoded ``parallel`` at a time, at ``nice`` lower CPU priority. The sound is
+    ``spec.audio_path`` (any format ffmpeg reads) through its loudness chain, at -14 LUFS and
+    <= -1 dBTP, with the bed under it, as AAC. Outputs appear atomically; on any failure,
+    timeout or cancellation ffmpeg is killed, the temporary files are removed and nothing
+    is left at the outputs. Once the reel exists its segments are removed.
     """
     timings = _Timings(started=time.monotonic())
     _validate(spec, fonts_dir)
     out, thumb = spec.out_path, spec.out_path.with_name(THUMB_NAME)
     out.parent.mkdir(parents=True, exist_ok=True)
+    codec = Codec(encoder, preset, crf, vaapi_device, threads)
     # In the output's folder, so the final renames stay on one filesystem.
     work = Path(tempfile.mkdtemp(prefix=f".{out.stem}.", suffix=".render", dir=out.parent))
     try:
@@ -264,10 +291,9 @@ async def render_reel(
                 timings,
                 binary=binary,
                 fonts_dir=fonts_dir,
-                preset=preset,
-                crf=crf,
-                encoder=encoder,
-                vaapi_device=vaapi_device,
+                codec=codec,
+                nice=nice,
+                parallel=parallel,
                 on_progress=on_progress,
             )
         os.replace(work / out.name, out)
@@ -276,6 +302,7 @@ async def render_reel(
         raise RenderError(f"render timed out after {timeout:.0f} s", stage="render") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    await asyncio.to_thread(segments.drop, spec)
     result = RenderResult(
         path=out,
         thumb=thumb,
@@ -286,17 +313,20 @@ async def render_reel(
         size_bytes=out.stat().st_size,
         seconds=time.monotonic() - timings.started,
         encoder=encoder,
+        segments_encoded=timings.encoded,
     )
     logger.info(
-        "rendered %s: %d frames, %.1f MB in %.1f s (stills %.2f s beside loudness %.2f s, "
-        "encode %.1f s)",
+        "rendered %s: %d frames, %.1f MB in %.1f s (%d of %d segments encoded in %.2f s, "
+        "sound %.2f s beside them, join %.2f s)",
         out.name,
         result.frames,
         result.size_bytes / 1e6,
         result.seconds,
-        timings.stills,
-        timings.loudness,
-        timings.encode,
+        timings.encoded,
+        len(spec.cuts),
+        timings.segments,
+        timings.audio,
+        timings.join,
     )
     if on_progress is not None:
         await on_progress(1.0)

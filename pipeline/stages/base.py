@@ -34,9 +34,14 @@ class JobContext:
         return self.work.joinpath(*parts)
 
     async def report(
-        self, stage: str, fraction: float | None = None, *, position: int | None = None
+        self,
+        stage: str,
+        fraction: float | None = None,
+        *,
+        position: int | None = None,
+        eta: float | None = None,
     ) -> None:
-        await self.progress(ProgressEvent(stage, fraction, position))
+        await self.progress(ProgressEvent(stage, fraction, position, eta))
 
 
 def read_json(path: Path) -> Any:

@@ -1,28 +1,21 @@
-"""Render stage: timeline from the word timings, the voice's loudness, one ffmpeg graph, under
-the render queue; the music stage's bed (if any) mixed under the voice."""
+"""Render stage: timeline from the word timings, scene segments and the sound track joined,
+rendered by the configured render queue (this process, or workers on Redis); the music
+stage's bed (if any) mixed under the voice. Every path that renders (bots, daily run, CLI)
+comes through here."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from ..artifacts import REEL, RENDER_JSON, THUMB, THUMB_SMALL
-from ..errors import RenderError
-from ..files import atomic_write
-from ..models import RenderSpec, Stage, Voiceover
-from ..queue import RenderQueue
-from ..render import RenderResult, encoders, plan_cuts, render_reel, resolve_ffmpeg
-from . import music
+from ..models import Stage, Voiceover
+from ..queue import QueueStatus, RenderQueue
+from ..workers.rendering import SMALL_SIDE, facts_of, small_thumbnail
 from .base import JobContext, read_json, write_json
-from .subtitles import FONTS_DIR
+from .render_spec import spec_for
 
-logger = logging.getLogger(__name__)
-
-SMALL_SIDE = 320  # Telegram's limit for a video's preview; fine everywhere else
+__all__ = ["SMALL_SIDE", "load", "run", "small_thumbnail"]
 
 
 def load(ctx: JobContext) -> dict[str, Any] | None:
@@ -35,15 +28,6 @@ def load(ctx: JobContext) -> dict[str, Any] | None:
     return facts
 
 
-def small_thumbnail(thumb: Path, out: Path, side: int = SMALL_SIDE) -> None:
-    """A JPEG no larger than ``side`` pixels either way (blocking: run it in a thread)."""
-    with Image.open(thumb) as image:
-        image.thumbnail((side, side))
-        small = image.convert("RGB")
-
-    atomic_write(out, lambda f: small.save(f, "JPEG", quality=85))
-
-
 async def run(
     ctx: JobContext,
     voiceover: Voiceover,
@@ -53,65 +37,17 @@ async def run(
     queue: RenderQueue,
 ) -> dict[str, Any]:
     """Render the reel and its thumbnails; returns the facts ``load`` gives back later."""
-    cuts, total_frames = plan_cuts(voiceover.words, images, voiceover.duration)
-    soundtrack = music.load(ctx)
-    spec = RenderSpec(
-        cuts=cuts,
-        audio_path=audio,
-        subtitles_path=subtitles,
-        total_frames=total_frames,
-        out_path=ctx.path(REEL),
-        # The music stage's bed, when it ran and made one: mixed under the voice.
-        bed=soundtrack.bed if soundtrack is not None else None,
-    )
+    spec = spec_for(ctx, voiceover, images, audio, subtitles)
 
-    async def on_position(position: int) -> None:
-        await ctx.report(Stage.QUEUED, position=position)
+    async def on_queue(status: QueueStatus) -> None:
+        await ctx.report(Stage.QUEUED, position=status.position, eta=status.eta)
 
     async def on_progress(fraction: float) -> None:
-        await ctx.report("render", fraction)
+        await ctx.report(Stage.RENDER, fraction)
 
-    binary = resolve_ffmpeg(ctx.settings.ffmpeg_binary)
-    settings = ctx.settings
-    choice = await encoders.choose(
-        settings.encoder, binary=binary, vaapi_device=settings.vaapi_device
+    result = await queue.render(
+        ctx.job_id, spec, ctx.settings, on_queue=on_queue, on_progress=on_progress
     )
-
-    async def render(encoder: str) -> RenderResult:
-        return await render_reel(
-            spec,
-            binary=binary,
-            fonts_dir=FONTS_DIR,
-            timeout=settings.render_timeout,
-            preset=settings.x264_preset,
-            crf=settings.x264_crf,
-            encoder=encoder,
-            vaapi_device=settings.vaapi_device,
-            on_progress=on_progress,
-        )
-
-    async with queue.slot(ctx.job_id, on_position):
-        await ctx.report("render", 0.0)
-        try:
-            result = await render(choice.encoder)
-        except RenderError as exc:
-            if choice.encoder == encoders.SOFTWARE:
-                raise
-            # Passed its test encode, failed the real one: libx264 renders, and the next
-            # render probes again.
-            logger.warning(
-                "job %s: %s failed, rendering with libx264: %s", ctx.job_id, choice.encoder, exc
-            )
-            encoders.forget(choice.encoder)
-            result = await render(encoders.SOFTWARE)
-        # Inside the slot, so the render's stage run ends before the next render begins.
-        await asyncio.to_thread(small_thumbnail, result.thumb, ctx.path(THUMB_SMALL))
-        facts = {
-            "width": result.width,
-            "height": result.height,
-            "duration": round(result.duration, 3),
-            "bytes": result.size_bytes,
-            "encoder": result.encoder,
-        }
-        write_json(ctx.path(RENDER_JSON), facts)
+    facts = facts_of(result)
+    write_json(ctx.path(RENDER_JSON), facts)
     return facts

@@ -85,6 +85,7 @@ class Pictures:
                     await asyncio.shield(prepare.stop(job_id))
                     raise
             prepare.start_alternates(ctx, candidates, providers.images, CANDIDATES)
+            prepare.speculate(job_id)
             return await self.job(job_id)
 
     def alternates_pending(self, job_id: str, scene: int) -> bool:
@@ -110,6 +111,7 @@ class Pictures:
             if decided is not None:
                 await decided(Swapped(job, scene, picks[scene - 1] + 1, options))
             await self.app.jobs.update(job_id, selection={"scenes": picks})
+            self.preparations.speculate(job_id)  # that scene's segment, for the new pick
             return Swapped(await self.job(job_id), scene, picks[scene - 1] + 1, options)
 
     async def may_render(self, owner: str, job_id: str) -> JobRecord:

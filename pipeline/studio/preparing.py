@@ -7,8 +7,13 @@
   candidates keep downloading after it is shown. A swap on a scene whose alternates have not
   arrived waits for that scene only.
 
-A cancel stops both; a render waits for the voice (it needs it) and stops the alternates (the
-picks are final then).
+- **The segments** (``pipeline.studio.speculating``): once the voice is made, the reel's
+  scene segments for the current picks are encoded at low priority while no real render
+  waits; a swap has its scene's segment encoded again.
+
+A cancel stops all three (and removes the segments); a render waits for the voice (it needs
+it) and stops the alternates and the speculation (the picks are final then; the segments
+made so far are what it joins).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from ..ports import ImageSource
 from ..stages import images as images_stage
 from ..stages import music as music_stage
 from ..stages.base import JobContext
+from .speculating import Speculator
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +51,9 @@ class Preparations:
     def __init__(self, app: App) -> None:
         self.app = app
         self._voices: dict[str, asyncio.Task[None]] = {}
+        self._subtitled: dict[str, asyncio.Event] = {}
         self._alternates: dict[str, _Alternates] = {}
+        self.speculator = Speculator(app, app.queue)
 
     # --- the voice ----------------------------------------------------------------------
 
@@ -71,6 +79,7 @@ class Preparations:
             await self._voice(ctx.job_id)
 
         self._voices[ctx.job_id] = self._spawn(again(), f"music {ctx.job_id}")
+        self.speculate(ctx.job_id)  # the sound track's key changes with the music
 
     @staticmethod
     def forget_voice(ctx: JobContext) -> None:
@@ -79,8 +88,9 @@ class Preparations:
         ctx.path(VOICE_JSON).unlink(missing_ok=True)
 
     async def _voice(self, job_id: str) -> None:
+        subtitled = self._subtitled.setdefault(job_id, asyncio.Event())
         try:
-            await self.app.runner.prepare(job_id)
+            await self.app.runner.prepare(job_id, subtitled.set)
         except JobBusy:
             logger.info("job %s is held elsewhere; its voice is not prepared here", job_id)
         except ReelError as exc:
@@ -88,6 +98,33 @@ class Preparations:
             logger.warning("job %s: preparing the voice failed: %s", job_id, exc)
         except Exception:
             logger.exception("job %s: preparing the voice failed", job_id)
+
+    async def voiced(self, job_id: str) -> None:
+        """Return once the voice in the works for ``job_id`` (if any) has ended."""
+        while (task := self._voices.get(job_id)) is not None and not task.done():
+            await asyncio.wait({task})  # redo_music may have replaced it meanwhile
+
+    async def subtitled(self, job_id: str) -> None:
+        """Return once ``job_id``'s subtitles exist (the music may still be coming), or its
+        voice in the works has ended without them."""
+        event = self._subtitled.get(job_id)
+        if event is None or event.is_set():
+            return await self.voiced(job_id)  # nothing started here: only what exists
+        waiter = asyncio.ensure_future(event.wait())
+        voiced = asyncio.ensure_future(self.voiced(job_id))
+        try:
+            await asyncio.wait({waiter, voiced}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            voiced.cancel()
+
+    # --- the segments -------------------------------------------------------------------
+
+    def speculate(self, job_id: str) -> None:
+        """Encode ``job_id``'s segments for its current picks ahead of its render."""
+        self.speculator.request(
+            job_id, pictures=lambda: self.subtitled(job_id), sound=lambda: self.voiced(job_id)
+        )
 
     # --- the alternates -----------------------------------------------------------------
 
@@ -158,20 +195,26 @@ class Preparations:
 
     async def settle(self, job_id: str) -> None:
         """Before the render: the voice finished (it is the render's input; a caller
-        cancelled meanwhile leaves it running), the alternates stopped."""
+        cancelled meanwhile leaves it running), the alternates and speculation stopped. The
+        segments go on being encoded ahead while the voice (or its music) is still coming."""
         voice = self._voices.get(job_id)
         if voice is not None:
             await asyncio.wait({voice})
             if self._voices.get(job_id) is voice:
                 del self._voices[job_id]
+                self._subtitled.pop(job_id, None)
+        await self.speculator.stop(job_id)
         await self._stop_alternates(job_id)
 
     async def stop(self, job_id: str) -> None:
-        """A cancel: everything this job had running in the background stops."""
+        """A cancel: everything this job had running in the background stops, and the
+        segments made ahead of a render that will not come are removed."""
         voice = self._voices.pop(job_id, None)
+        self._subtitled.pop(job_id, None)
         if voice is not None:
             await _cancel(voice)
         await self._stop_alternates(job_id)
+        await self.speculator.drop(job_id)
 
     async def _stop_alternates(self, job_id: str) -> None:
         state = self._alternates.pop(job_id, None)
@@ -194,12 +237,17 @@ class Preparations:
                 continue
             self.start_voice(job.id)
             self.start_alternates(ctx, candidates, self.app.providers.images, count)
+            self.speculate(job.id)
             resumed.append(job.id)
         return resumed
 
     async def aclose(self) -> None:
+        await self.speculator.aclose()  # the segments stay for the next start
         for job_id in list({*self._voices, *self._alternates}):
-            await self.stop(job_id)
+            voice = self._voices.pop(job_id, None)
+            if voice is not None:
+                await _cancel(voice)
+            await self._stop_alternates(job_id)
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         return asyncio.get_running_loop().create_task(work, name=name)

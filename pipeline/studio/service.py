@@ -58,6 +58,7 @@ from .pictures import CANDIDATES, Pictures, Swapped
 from .preferences import Preferences, checked, voice_options
 from .preparing import Preparations
 from .stats import Stats, build_stats
+from .youtube import YouTube
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class Started:
     fresh: bool
 
 
-class Studio(Pictures, Aftercare, Making, Dubbing):
+class Studio(Pictures, Aftercare, Making, Dubbing, YouTube):
     def __init__(
         self,
         app: App,

@@ -79,3 +79,16 @@ def test_stats_text() -> None:
     text = plain(stats_text(stats, EN, HTML))
     assert "Today, 2030-01-01 (UTC)" in text and "Success rate: 67%" in text
     assert "render: p50 1.50 s, p95 2.25 s (2 runs)" in text
+
+
+def test_progress_board_tells_the_estimated_start_and_a_long_wait() -> None:
+    board = ProgressBoard()
+    board.update(ProgressEvent("queued", None, 3, eta=100.0))
+    text = board.text(EN, HTML)
+    assert "number 3, starts in about 2 min" in text and "long" not in text
+    board.update(ProgressEvent("queued", None, 9, eta=900.0))
+    assert "The queue is long right now: your reel should start in about 15 min" in board.text(
+        EN, HTML
+    )
+    board.update(ProgressEvent("render", 0.0))
+    assert "queue" not in board.text(EN, HTML)

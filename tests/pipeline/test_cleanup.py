@@ -106,3 +106,17 @@ async def test_cache_entries_older_than_n_days_go_whole(tuned: Settings, db: Dat
     assert report.files == 2 and report.bytes == 102 + 50
     assert not old_entry.exists() and not old_image.exists()
     assert (new_entry / "voice.wav").is_file() and new_image.is_file()
+
+
+async def test_a_review_left_alone_loses_its_segments_not_its_job(
+    tuned: Settings, db: Database
+) -> None:
+    idle = await job(db, tuned, "idle-review", "images_review", 30)
+    recent = await job(db, tuned, "recent-review", "images_review", 2)
+    for work in (idle, recent):
+        (work / "segments").mkdir()
+        (work / "segments" / "abc.mp4").write_bytes(b"s" * 500)
+    report = await cleanup(tuned, db, now=NOW)
+    assert report.removed == [idle / "segments"] and report.bytes == 500
+    assert not (idle / "segments").exists() and (idle / "reel.mp4").is_file()
+    assert (recent / "segments" / "abc.mp4").is_file()

@@ -52,3 +52,18 @@ def test_bad_entries_say_what_is_wrong(entry: str, message: str) -> None:
 def test_the_same_chat_twice_is_an_error_not_two_posts() -> None:
     with pytest.raises(DestinationError, match="already listed"):
         parse_destinations(["telegram:-100123@en", "telegram:-100123@es"])
+
+
+def test_a_youtube_destination_names_the_user_who_linked_the_channel() -> None:
+    from pipeline.destinations import Platform
+
+    found = parse_destination("youtube:telegram:123456789@es")
+    assert (found.platform, found.target, found.language) == (
+        Platform.YOUTUBE,
+        "telegram:123456789",
+        "es",
+    )
+    assert found.key == "youtube:telegram:123456789"
+    assert parse_destination("youtube:discord:80351110224678912").language == "en"
+    with pytest.raises(DestinationError, match="the user who linked the channel"):
+        parse_destination("youtube:UCabc123")

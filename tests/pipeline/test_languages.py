@@ -19,7 +19,7 @@ from pipeline import catalog
 from pipeline.adapters.espeak import EspeakSynth
 from pipeline.adapters.gemini import GeminiScriptWriter
 from pipeline.models import VoiceChoice, WordTiming
-from pipeline.queue import RenderQueue
+from pipeline.queue import LocalRenderQueue as RenderQueue
 from pipeline.render import probe, resolve_ffmpeg, run_ffmpeg
 from pipeline.settings import Settings
 from pipeline.stages import render as render_stage

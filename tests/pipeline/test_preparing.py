@@ -70,7 +70,7 @@ async def test_the_voice_is_made_beside_the_search_and_the_render_finds_it(app: 
     await studio.preparations.settle(job.id)  # the voice, its music and subtitles are done
     ctx = await app.runner.context(job.id)
     assert ctx.path(VOICE_JSON).is_file() and ctx.path(SUBTITLES).is_file()
-    assert [s for s, _ in await _stages(app, job.id)] == ["images", "voice", "music", "subtitles"]
+    assert [s for s, _ in await _stages(app, job.id)] == ["images", "voice", "subtitles", "music"]
 
     delivered: list[str] = []
 
@@ -84,8 +84,8 @@ async def test_the_voice_is_made_beside_the_search_and_the_render_finds_it(app: 
     assert [s for s, _ in stages] == [
         "images",
         "voice",
-        "music",
         "subtitles",
+        "music",
         "render",
         "publish",
     ]

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from pipeline.queue import RenderQueue
+from pipeline.queue import LocalRenderQueue as RenderQueue
 
 
 async def test_one_slot_runs_one_at_a_time_in_order() -> None:
@@ -62,3 +62,43 @@ async def test_cancelled_waiter_leaves_the_queue() -> None:
 def test_needs_a_slot() -> None:
     with pytest.raises(ValueError):
         RenderQueue(0)
+
+
+async def test_estimates_update_in_order_and_a_cancel_frees_the_place_at_once() -> None:
+    from pipeline.queue import Durations, QueueStatus
+
+    queue = RenderQueue(1, Durations([10.0, 10.0]))
+    seen: dict[str, list[QueueStatus]] = {"b": [], "c": [], "d": []}
+    release = asyncio.Event()
+    assert queue.idle.is_set() and not queue.demand.is_set()
+
+    async def hold() -> None:
+        async with queue.waiting("a"):
+            await release.wait()
+
+    async def wait(name: str) -> None:
+        async def record(status: QueueStatus) -> None:
+            seen[name].append(status)
+
+        async with queue.waiting(name, record):
+            pass
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    assert queue.demand.is_set() and not queue.idle.is_set()
+    waiters = {name: asyncio.create_task(wait(name)) for name in ("b", "c", "d")}
+    await asyncio.sleep(0)
+    assert [s.position for s in seen["d"]] == [3]
+    waiters["c"].cancel()  # leaves at once: d moves up before anything renders
+    with pytest.raises(asyncio.CancelledError):
+        await waiters["c"]
+    assert queue.position("d") == 2 and seen["d"][-1].position == 2
+    release.set()
+    await asyncio.gather(holder, waiters["b"], waiters["d"])
+    positions = [s.position for s in seen["d"]]
+    etas = [s.eta for s in seen["d"]]
+    assert positions == [3, 2, 1]
+    assert all(eta is not None for eta in etas)
+    assert etas == sorted(etas, reverse=True)  # type: ignore[type-var]
+    assert etas[0] is not None and etas[0] > 20.0  # two renders of ~10 s ahead, and one running
+    assert queue.idle.is_set() and not queue.demand.is_set()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from . import admin, drafts, dubs, errors, images, music, review, settings, start
+from . import admin, drafts, dubs, errors, images, music, review, settings, start, youtube
 
 
 def create_routers() -> list[Router]:
@@ -18,6 +18,7 @@ def create_routers() -> list[Router]:
         review.create_router(),
         images.create_router(),
         dubs.create_router(),
+        youtube.create_router(),
         music.create_router(),
         drafts.create_router(),
         errors.create_router(),

@@ -52,30 +52,40 @@ async def slow_world(base: Settings) -> AsyncIterator[DiscordWorld]:
     ):
         guild = dc.add_guild("Reel Lab")
         dc.add_member(guild, ALICE)
-        settings = base.model_copy(
-            update={
-                "discord": base.discord.model_copy(
-                    update={"bot_token": SecretStr(FakeDiscord.TOKEN), "api_base": dc.base_url}
-                ),
-                "gemini_api_key": SecretStr("bench"),
-                "gemini_base_url": gemini.base_url,
-                "elevenlabs_api_key": SecretStr("bench"),
-                "elevenlabs_base_url": eleven.base_url,
-                "google_search_api_key": SecretStr("bench"),
-                "google_search_cx": "bench",
-                "google_search_base_url": google.base_url,
-                "fetch_allow_hosts": ["127.0.0.1"],
-                "script_chain": ["gemini"],
-                "voice_chain": ["elevenlabs", "espeak"],
-                "image_chain": ["google_search", "cards"],
-            }
-        )
+        front = {
+            "discord": base.discord.model_copy(
+                update={"bot_token": SecretStr(FakeDiscord.TOKEN), "api_base": dc.base_url}
+            )
+        }
+        settings = slow_providers(base, gemini, eleven, google).model_copy(update=front)
         yield DiscordWorld(dc, groq, settings, guild)
 
 
-async def measure(base: Settings, review: float = 0.0) -> Steps:
+def slow_providers(
+    base: Settings, gemini: FakeGemini, eleven: FakeElevenLabs, google: FakeGoogleSearch
+) -> Settings:
+    """``base`` drafting with the fake Gemini, voicing with the fake ElevenLabs and searching
+    with the fake Google search (whatever latencies they were started with)."""
+    return base.model_copy(
+        update={
+            "gemini_api_key": SecretStr("bench"),
+            "gemini_base_url": gemini.base_url,
+            "elevenlabs_api_key": SecretStr("bench"),
+            "elevenlabs_base_url": eleven.base_url,
+            "google_search_api_key": SecretStr("bench"),
+            "google_search_cx": "bench",
+            "google_search_base_url": google.base_url,
+            "fetch_allow_hosts": ["127.0.0.1"],
+            "script_chain": ["gemini"],
+            "voice_chain": ["elevenlabs", "espeak"],
+            "image_chain": ["google_search", "cards"],
+        }
+    )
+
+
+async def measure(base: Settings, review: float = 0.0, swap: bool = True) -> Steps:
     """The steps of one reel; ``review`` is how long the user looks at the contact sheet
-    before swapping a picture and pressing Render (a person takes about 12 s)."""
+    before (with ``swap``) swapping a picture and pressing Render (a person takes about 12 s)."""
     async with slow_world(base) as world:
         dc = world.dc
         async with world.bot():
@@ -97,10 +107,12 @@ async def measure(base: Settings, review: float = 0.0) -> Steps:
             job = sheet.button("Render").rsplit(":", 1)[-1]
 
             await asyncio.sleep(review)  # the user looks at the pictures
-            first = sheet.attachments[0].data
-            swap = dc.select(ALICE, sheet, f"reel-pick:swap:{job}", ["1"])
-            await dc.wait_until(lambda: dc.message(sheet.id).attachments[0].data != first)
-            swap_to_sheet = time.monotonic() - swap.created
+            swap_to_sheet = 0.0
+            if swap:
+                first = sheet.attachments[0].data
+                swapped = dc.select(ALICE, sheet, f"reel-pick:swap:{job}", ["1"])
+                await dc.wait_until(lambda: dc.message(sheet.id).attachments[0].data != first)
+                swap_to_sheet = time.monotonic() - swapped.created
 
             render = dc.press(ALICE, dc.message(sheet.id), sheet.button("Render"))
             await dc.wait_until(

@@ -15,7 +15,7 @@ import pytest
 from pipeline.app import App
 from pipeline.providers import build_offline
 from pipeline.render import encoders, resolve_ffmpeg
-from pipeline.render.graph import build_render_args
+from pipeline.render.graph import Codec, build_segment_args
 from pipeline.settings import Settings
 from pipeline.stages.script import parse_script
 from tests.pipeline.render.test_graph import spec_and_motions
@@ -73,19 +73,17 @@ def test_every_hardware_encoder_is_capped_by_bitrate(encoder: str) -> None:
 
 def test_vaapi_uploads_its_frames_and_names_its_device() -> None:
     spec, motions = spec_and_motions([60, 45])
-    args = build_render_args(
-        spec,
-        motions,
-        fonts_dir=Path("/fonts"),
-        audio_filter="anull",
-        encoder="h264_vaapi",
-        vaapi_device="/dev/dri/renderD129",
+    vaapi = Codec(encoder="h264_vaapi", vaapi_device="/dev/dri/renderD129")
+    args = build_segment_args(
+        spec, 1, motions[1], Path("/s.mp4"), fonts_dir=Path("/fonts"), codec=vaapi
     )
     assert args.index("-vaapi_device") < args.index("-i")
     assert args[args.index("-vaapi_device") + 1] == "/dev/dri/renderD129"
     graph = args[args.index("-filter_complex") + 1]
     assert graph.endswith("format=nv12,hwupload[video]")
-    software = build_render_args(spec, motions, fonts_dir=Path("/fonts"), audio_filter="anull")
+    software = build_segment_args(
+        spec, 1, motions[1], Path("/s.mp4"), fonts_dir=Path("/fonts"), codec=Codec()
+    )
     assert "-vaapi_device" not in software and "-crf" in software
 
 

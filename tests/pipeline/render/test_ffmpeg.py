@@ -158,3 +158,33 @@ async def test_escaped_paths_survive_the_filter_graph(binary: str, tmp_path: Pat
         timeout=30,
         stage="subtitles",
     )
+
+
+def niceness(pid: int) -> int:
+    # /proc/<pid>/stat: "pid (comm) state ..."; nice is the 19th field, 17th after comm.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[16])
+
+
+async def test_a_render_runs_at_a_lower_priority_than_the_bot(binary: str) -> None:
+    import os
+
+    marker = f"/tmp/nice-{uuid.uuid4().hex}.null"
+    task = asyncio.create_task(
+        run_ffmpeg(endless(marker), binary=binary, timeout=30, stage="render", nice=7)
+    )
+    try:
+        await wait_for_process(marker)
+        [pid] = processes_with(marker)
+        wanted = min(os.getpriority(os.PRIO_PROCESS, 0) + 7, 19)
+        # It is lowered right after the start; the poll above may see the process first.
+        for _ in range(100):
+            if niceness(pid) == wanted:
+                break
+            await asyncio.sleep(0.01)
+        assert niceness(pid) == wanted
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert processes_with(marker) == []

@@ -5,8 +5,14 @@ from pathlib import Path
 import pytest
 
 from pipeline.models import RenderSpec, SceneCut
-from pipeline.render.graph import MAX_BYTES_PER_MINUTE, build_render_args, video_maxrate
-from pipeline.render.reel import _spill_graph
+from pipeline.render.graph import (
+    MAX_BYTES_PER_MINUTE,
+    Codec,
+    build_audio_args,
+    build_join_args,
+    build_segment_args,
+    video_maxrate,
+)
 from pipeline.render.stills import Motion
 
 
@@ -46,58 +52,61 @@ def option(args: list[str], name: str, nth: int = 1) -> str:
     return args[at + 1]
 
 
-@pytest.mark.parametrize("seconds", [1.0, 8.0, 60.0, 180.0])
-def test_worst_case_size_stays_under_the_cap(seconds: float) -> None:
+@pytest.mark.parametrize(
+    ("seconds", "segments"),
+    # Scenes last two seconds and more (plan_cuts follows the narration's sentences).
+    [(1.0, 1), (8.0, 1), (8.0, 4), (60.0, 1), (60.0, 8), (60.0, 30), (180.0, 20)],
+)
+def test_worst_case_size_stays_under_the_cap(seconds: float, segments: int) -> None:
     audio = 128_000
-    maxrate = video_maxrate(seconds, audio)
-    # VBV bound: the initial buffer (0.9 full) plus maxrate for the whole reel, plus audio.
-    worst = (maxrate * seconds + 0.9 * 2 * maxrate + audio * seconds) / 8
+    maxrate = video_maxrate(seconds, audio, segments)
+    # VBV bound: every segment's initial buffer (0.9 full) plus maxrate for the whole reel,
+    # plus audio.
+    worst = (maxrate * seconds + segments * 0.9 * 2 * maxrate + audio * seconds) / 8
     assert worst <= MAX_BYTES_PER_MINUTE * seconds / 60
-    assert maxrate > 500_000 or seconds < 3
+    assert maxrate > 500_000 or seconds < 3 or segments * 2 >= seconds
 
 
-def test_args_encode_the_contract() -> None:
+def test_segment_args_encode_the_contract() -> None:
     spec, motions = spec_and_motions([90, 60, 75, 45])
-    args = build_render_args(
-        spec, motions, fonts_dir=Path("/fonts"), audio_filter=CHAIN, preset="veryfast", crf=23
+    codec = Codec(preset="veryfast", crf=23)
+    args = build_segment_args(
+        spec, 2, motions[2], Path("/seg/2.mp4"), fonts_dir=Path("/fonts"), codec=codec
     )
     assert option(args, "-c:v") == "libx264" and option(args, "-profile:v") == "high"
     assert option(args, "-pix_fmt") == "yuv420p" and option(args, "-r") == "30"
-    assert option(args, "-frames:v") == "270"
-    # The voice is encoded here, through its loudness chain, from input 4 (after 4 stills).
-    assert option(args, "-filter:a") == CHAIN and option(args, "-map", 2) == "4:a:0"
-    assert option(args, "-c:a") == "aac" and option(args, "-ar") == "48000"
-    assert option(args, "-ac") == "1"
-    assert option(args, "-movflags") == "+faststart"
+    assert option(args, "-frames:v") == "75" and "-an" in args
     assert int(option(args, "-bufsize")) == 2 * int(option(args, "-maxrate"))
-    assert args[-1] == "file:/out/reel.mp4"
+    assert int(option(args, "-maxrate")) == video_maxrate(9.0, segments=4)
+    assert args[-1] == "file:/seg/2.mp4"
     graph = option(args, "-filter_complex")
-    assert graph.count("loop=loop=") == 4 and "concat=n=4" in graph
-    assert "crop=w=720:h=1280:x=n*1:y=0" in graph  # scene 0 moves left
-    assert "x=59-n*1" in graph and "y=n*1" in graph and "y=44-n*1" in graph
+    # Scene 2 (moving up) is stamped at its place in the reel, frame 150, for the subtitles,
+    # then restamped from 0 for its own file.
+    assert "settb=1/30,setpts=N+150,crop=w=720:h=1280:x=0:y=n*1:exact=1" in graph
     assert graph.index("setparams=colorspace=bt709") < graph.index("subtitles=")
+    assert graph.endswith(",setpts=N[video]")
+    first = build_segment_args(
+        spec, 0, motions[0], Path("/seg/0.mp4"), fonts_dir=Path("/fonts"), codec=codec
+    )
+    assert "setpts=N,crop=w=720:h=1280:x=n*1:y=0" in option(first, "-filter_complex")
+
+
+def test_audio_and_join_args() -> None:
+    spec, _ = spec_and_motions([90, 60])
+    audio = build_audio_args(spec, Path("/seg/a.m4a"), audio_filter=CHAIN)
+    assert option(audio, "-filter:a") == CHAIN and option(audio, "-map") == "0:a:0"
+    assert option(audio, "-c:a") == "aac" and option(audio, "-ar") == "48000"
+    assert option(audio, "-ac") == "1" and option(audio, "-t") == "5.000000"
+    join = build_join_args(Path("/w/list.txt"), Path("/seg/a.m4a"), Path("/out/reel.mp4"))
+    assert option(join, "-f") == "concat" and option(join, "-c") == "copy"
+    assert option(join, "-map") == "0:v:0" and option(join, "-map", 2) == "1:a:0"
+    assert option(join, "-movflags") == "+faststart" and join[-1] == "file:/out/reel.mp4"
 
 
 def test_mismatched_motions_are_refused() -> None:
     spec, motions = spec_and_motions([30, 30])
+    other = spec_and_motions([20, 40])[1]
     with pytest.raises(ValueError):
-        build_render_args(spec, motions[:1], fonts_dir=Path("/fonts"), audio_filter=CHAIN)
+        build_segment_args(spec, 0, other[0], Path("/s.mp4"), fonts_dir=Path("/f"), codec=Codec())
     with pytest.raises(ValueError):
-        build_render_args(
-            spec,
-            list(reversed(spec_and_motions([20, 40])[1])),
-            fonts_dir=Path("/f"),
-            audio_filter=CHAIN,
-        )
-
-
-def test_long_graphs_move_to_a_file(tmp_path: Path) -> None:
-    spec, motions = spec_and_motions([2] * 300)
-    args = build_render_args(spec, motions, fonts_dir=Path("/fonts"), audio_filter=CHAIN)
-    graph = option(args, "-filter_complex")
-    assert len(graph) > 32_000
-    spilled = _spill_graph(args, tmp_path)
-    assert "-filter_complex" not in spilled
-    assert Path(option(spilled, "-/filter_complex")).read_text(encoding="utf-8") == graph
-    short = build_render_args(*spec_and_motions([30]), fonts_dir=Path("/fonts"), audio_filter=CHAIN)
-    assert _spill_graph(short, tmp_path) == short
+        build_segment_args(spec, 2, motions[0], Path("/s.mp4"), fonts_dir=Path("/f"), codec=Codec())
