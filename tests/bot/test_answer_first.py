@@ -7,7 +7,7 @@ import asyncio
 from collections import Counter
 from pathlib import Path
 
-from pipeline.fairshare import current
+from pipeline.fairshare import SCENES_AT_ONCE, current
 from pipeline.models import ImageCandidate, Script
 from pipeline.ports import ImageSource
 from pipeline.providers import Providers, build
@@ -21,25 +21,25 @@ OTHERS = [TgUser(3000 + n, f"Other {n}", "en") for n in range(20)]
 
 class HeldPictures:
     """The offline cards, held while ``open`` is clear: picture work still under way. Counts
-    the jobs whose work is waiting, and the pieces of work finished."""
+    the scenes waiting here, and the pieces of work finished."""
 
     name = "held"
 
-    def __init__(self, inner: ImageSource, expect: int) -> None:
-        self.inner, self.expect = inner, expect
+    def __init__(self, inner: ImageSource) -> None:
+        self.inner = inner
         self.open = asyncio.Event()
         self.open.set()
-        self.waiting: set[str] = set()
-        self.all_waiting = asyncio.Event()
+        self.waiting: list[str] = []  # the job of each scene waiting
+        self.turns_taken = asyncio.Event()  # every scene turn is held here
         self.finished = 0
 
     async def candidates(
         self, script: Script, scene: int, count: int, out_dir: Path
     ) -> list[ImageCandidate]:
         if not self.open.is_set():
-            self.waiting.add(current().job)
-            if len(self.waiting) >= self.expect:
-                self.all_waiting.set()
+            self.waiting.append(current().job)
+            if len(self.waiting) >= SCENES_AT_ONCE:
+                self.turns_taken.set()
         await self.open.wait()
         try:
             return await self.inner.candidates(script, scene, count, out_dir)
@@ -52,7 +52,7 @@ async def test_a_press_is_answered_while_twenty_reviews_are_being_built(world: W
 
     def providers(settings: Settings) -> Providers:
         built = build(settings)
-        held.append(HeldPictures(built.images[-1], expect=len(OTHERS)))
+        held.append(HeldPictures(built.images[-1]))
         built.images.insert(0, held[-1])
         return built
 
@@ -69,10 +69,19 @@ async def test_a_press_is_answered_while_twenty_reviews_are_being_built(world: W
 
         pictures.open.clear()
         before = len(tg.calls)
+        presses = []
         for user, script in zip(OTHERS, scripts, strict=True):
             message = tg.message_of(script)
-            tg.press(user, message, tg.button(message, "Approve"))
-        await asyncio.wait_for(pictures.all_waiting.wait(), 30)
+            presses.append(tg.press(user, message, tg.button(message, "Approve")))
+        # All twenty approvals under way: each press answered, its job's scenes held here or
+        # queued behind the held ones for a turn.
+        queries = {press["callback_query"]["id"] for press in presses}
+        await tg.wait_for(
+            "answerCallbackQuery",
+            lambda c: c.params["callback_query_id"] in queries,
+            count=len(queries),
+        )
+        await asyncio.wait_for(pictures.turns_taken.wait(), 30)
         finished = pictures.finished
 
         approve = await world.answer_to(
