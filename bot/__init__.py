@@ -70,6 +70,9 @@ async def serve(
 ) -> None:
     """Run every configured front and the scheduler until ``stop`` (or a signal). ``health``
     is where the parts report; with ``REELFACTORY_HTTP_PORT`` it is served on /healthz."""
+    from pipeline.memory import return_freed_memory
+
+    return_freed_memory()  # a long-running process: freed pictures go back to the system
     names = configured_fronts(settings)
     if not names:
         raise MissingSettings(

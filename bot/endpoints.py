@@ -17,6 +17,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from pipeline.app import App
+from pipeline.lag import LoopLag
 
 from .health import Health
 from .metrics import exposition, queue_length, snapshot
@@ -46,6 +47,7 @@ class Endpoints:
         self.host, self.port = host, port
         self.last_daily, self.next_daily = last_daily, next_daily
         self._runner: web.AppRunner | None = None
+        self.lag = LoopLag()  # the event loop's lag, on /metrics
 
     async def __aenter__(self) -> Endpoints:
         web_app = web.Application()
@@ -59,12 +61,14 @@ class Endpoints:
             await runner.cleanup()
             raise
         self._runner = runner
+        self.lag.start()
         host, port = runner.addresses[0][:2]
         self.health.url = f"http://{host}:{port}"
         logger.info("health and metrics on %s (/healthz, /metrics)", self.health.url)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        await self.lag.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -88,7 +92,11 @@ class Endpoints:
 
     async def metrics(self, request: web.Request) -> web.Response:
         snap = await snapshot(
-            self.app, self.health, last_daily=self.last_daily(), next_daily=self.next_daily()
+            self.app,
+            self.health,
+            last_daily=self.last_daily(),
+            next_daily=self.next_daily(),
+            lag=self.lag,
         )
         response = web.Response(body=exposition(snap))
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST

@@ -23,6 +23,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 
 from pipeline.app import App
+from pipeline.lag import LoopLag, percentile
 from pipeline.models import JobState
 from storage import AlertRepository, StageRunRecord, StageRunRepository, UsageRepository
 
@@ -31,6 +32,7 @@ from .health import Health
 BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 WAITING = (JobState.QUEUED, JobState.PRODUCING)
+QUANTILES = (0.5, 0.95, 0.99)
 
 
 @dataclass(slots=True)
@@ -42,6 +44,8 @@ class Snapshot:
     parts: dict[str, bool] = field(default_factory=dict)
     last_daily: datetime | None = None
     next_daily: datetime | None = None
+    loop_lag: dict[str, float] = field(default_factory=dict)  # quantile -> seconds late
+    queries: dict[str, dict[str, float]] = field(default_factory=dict)  # kind -> quantiles
 
     @property
     def queued(self) -> int:
@@ -60,8 +64,15 @@ async def snapshot(
     *,
     last_daily: datetime | None = None,
     next_daily: datetime | None = None,
+    lag: LoopLag | None = None,
 ) -> Snapshot:
     until = datetime.now(UTC) + timedelta(days=1)
+    times = app.db.times
+    queries = {
+        kind: _quantiles(list(values))
+        for kind, values in (("read", times.reads), ("write", times.writes))
+        if values
+    }
     return Snapshot(
         jobs=await UsageRepository(app.db).job_states_since(EPOCH, until),
         runs=await StageRunRepository(app.db).since(EPOCH, until),
@@ -70,7 +81,13 @@ async def snapshot(
         parts={name: part.up for name, part in health.parts.items()},
         last_daily=last_daily,
         next_daily=next_daily,
+        loop_lag=_quantiles(list(lag.samples)) if lag is not None and lag.samples else {},
+        queries=queries,
     )
+
+
+def _quantiles(values: list[float]) -> dict[str, float]:
+    return {str(q): percentile(values, q) for q in QUANTILES}
 
 
 class SnapshotCollector(Collector):
@@ -94,6 +111,7 @@ class SnapshotCollector(Collector):
             "reelfactory_rendering", "Jobs holding a render slot", value=snap.rendering
         )
         yield from _stages(snap.runs)
+        yield from _recent(snap)
         alerts = CounterMetricFamily(
             "reelfactory_alerts", "What the alerter did, by action", labels=["action"]
         )
@@ -132,6 +150,29 @@ def _stages(runs: list[StageRunRecord]) -> Iterator[Metric]:
         buckets.append(("+Inf", len(values)))
         histogram.add_metric([stage], buckets, sum_value=sum(values))
     yield histogram
+
+
+def _recent(snap: Snapshot) -> Iterator[Metric]:
+    """Quantiles of recent samples (a gauge each: they are not cumulative)."""
+    if snap.loop_lag:
+        lag = GaugeMetricFamily(
+            "reelfactory_loop_lag_seconds",
+            "How late the event loop ran due work, recent samples",
+            labels=["quantile"],
+        )
+        for quantile, value in snap.loop_lag.items():
+            lag.add_metric([quantile], value)
+        yield lag
+    if snap.queries:
+        queries = GaugeMetricFamily(
+            "reelfactory_db_query_seconds",
+            "Database query latency (waits included), recent queries",
+            labels=["kind", "quantile"],
+        )
+        for kind, quantiles in sorted(snap.queries.items()):
+            for quantile, value in quantiles.items():
+                queries.add_metric([kind, quantile], value)
+        yield queries
 
 
 def exposition(snap: Snapshot) -> bytes:

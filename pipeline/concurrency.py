@@ -1,15 +1,15 @@
-"""Small asyncio helpers shared across the project: running two jobs side by side, and one
-lock per key."""
+"""Small asyncio helpers shared across the project: running two jobs side by side, waiting
+for clean-up through cancellations, and one lock per key."""
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-__all__ = ["KeyedLocks", "both"]
+__all__ = ["KeyedLocks", "both", "to_the_end"]
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -30,6 +30,25 @@ async def both(first: Coroutine[Any, Any, A], second: Coroutine[Any, Any, B]) ->
     if failure is not None:
         raise failure
     return one.result(), two.result()
+
+
+async def to_the_end(work: Awaitable[A]) -> A:
+    """Await ``work`` through any number of cancellations, then let a cancellation that came
+    meanwhile go on. For what must finish before its caller leaves: reaping a killed process,
+    a thread still writing into a folder about to be removed, a task killing its ffmpeg.
+    ``work`` must end soon by itself."""
+    future = asyncio.ensure_future(work)
+    cancelled = False
+    while not future.done():
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if future.cancelled():
+                raise
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return future.result()
 
 
 class KeyedLocks:

@@ -52,6 +52,8 @@ def load() -> Any:
             began = time.perf_counter()
             identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
             identifier.set_languages(list(LANGUAGES))
+            # The unrestricted model (27 MB) is kept only to restrict it again: never here.
+            identifier._full_model = (identifier.nb_ptc, identifier.nb_pc, identifier.nb_classes)
             _identifier = identifier
             logger.info("language model loaded in %.2f s", time.perf_counter() - began)
         return _identifier

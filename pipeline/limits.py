@@ -96,17 +96,21 @@ class Limits:
                 )
             return await self._usage.add(owner, DRAFT, self._clock(), job_id)
 
+    async def check_render(self, owner: str) -> None:
+        """Raise QuotaExceeded if ``owner`` has no render left today; records nothing."""
+        allowance = await self.render_allowance(owner)
+        if not allowance.allowed:
+            assert allowance.reset is not None
+            raise QuotaExceeded(
+                f"{owner} used {allowance.used} renders today",
+                limit=allowance.limit,
+                reset=allowance.reset,
+            )
+
     async def take_render(self, owner: str, job_id: str | None = None) -> int:
         """Record one render for ``owner`` or raise QuotaExceeded; returns the event's id."""
         async with self._locks[owner]:
-            allowance = await self.render_allowance(owner)
-            if not allowance.allowed:
-                assert allowance.reset is not None
-                raise QuotaExceeded(
-                    f"{owner} used {allowance.used} renders today",
-                    limit=allowance.limit,
-                    reset=allowance.reset,
-                )
+            await self.check_render(owner)
             return await self._usage.add(owner, RENDER, self._clock(), job_id)
 
     async def give_back(self, event_id: int) -> None:

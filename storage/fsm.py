@@ -18,10 +18,7 @@ class FsmRepository:
         self._db = db
 
     async def get(self, key: str) -> tuple[str | None, dict[str, Any]]:
-        async with self._db.conn.execute(
-            "SELECT state, data FROM fsm WHERE key = ?", (key,)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetchone("SELECT state, data FROM fsm WHERE key = ?", (key,))
         if row is None:
             return None, {}
         return row["state"], json.loads(row["data"] or "{}")

@@ -25,10 +25,7 @@ class JobQueries:
         )
 
     async def deliver_to(self, job_id: str) -> dict[str, Any] | None:
-        async with self._db.conn.execute(
-            "SELECT deliver_to_json FROM jobs WHERE id = ?", (job_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetchone("SELECT deliver_to_json FROM jobs WHERE id = ?", (job_id,))
         if row is None or row[0] is None:
             return None
         value = json.loads(row[0])

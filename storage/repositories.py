@@ -138,15 +138,11 @@ class JobRepository:
         return job
 
     async def get(self, job_id: str) -> JobRecord | None:
-        async with self._db.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return _job(row) if row else None
 
     async def by_key(self, key: str) -> JobRecord | None:
-        async with self._db.conn.execute(
-            "SELECT * FROM jobs WHERE idempotency_key = ?", (key,)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetchone("SELECT * FROM jobs WHERE idempotency_key = ?", (key,))
         return _job(row) if row else None
 
     async def set_state(
@@ -158,7 +154,7 @@ class JobRepository:
         if expect is not None:
             sql += " AND state = ?"
             args += (expect,)
-        cursor = await self._db.conn.execute(sql, args)
+        cursor = await self._db.write(sql, args)
         return cursor.rowcount == 1
 
     async def update(self, job_id: str, **fields: Any) -> None:
@@ -180,7 +176,7 @@ class JobRepository:
             args.append(_dumps(value) if column.endswith("_json") else value)
         sets.append("updated_at = ?")
         args.append(_iso(now()))
-        await self._db.conn.execute(
+        await self._db.write(
             f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?",  # noqa: S608 - fixed column names
             (*args, job_id),
         )
@@ -229,7 +225,7 @@ class StageRunRepository:
         self._db = db
 
     async def start(self, job_id: str, stage: str, started_at: datetime) -> int:
-        cursor = await self._db.conn.execute(
+        cursor = await self._db.write(
             "INSERT INTO stage_runs (job_id, stage, started_at, outcome) "
             "VALUES (?, ?, ?, 'running')",
             (job_id, stage, _iso(started_at)),
@@ -247,7 +243,7 @@ class StageRunRepository:
         attempts: int,
         error: str | None = None,
     ) -> None:
-        await self._db.conn.execute(
+        await self._db.write(
             """UPDATE stage_runs SET outcome = ?, duration_ms = ?, provider = ?, attempts = ?,
                error = ? WHERE id = ?""",
             (outcome, duration_ms, provider, attempts, error, run_id),
@@ -260,10 +256,10 @@ class StageRunRepository:
             return [_run(row) for row in await cur.fetchall()]
 
     async def finished_stages(self, job_id: str) -> set[str]:
-        async with self._db.conn.execute(
+        rows = await self._db.fetchall(
             "SELECT DISTINCT stage FROM stage_runs WHERE job_id = ? AND outcome = 'ok'", (job_id,)
-        ) as cur:
-            return {row[0] for row in await cur.fetchall()}
+        )
+        return {row[0] for row in rows}
 
     async def since(self, moment: datetime, until: datetime | None = None) -> list[StageRunRecord]:
         """Stage runs started from ``moment`` on (and before ``until``, when given)."""
@@ -271,5 +267,4 @@ class StageRunRepository:
         if until is not None:
             sql += " AND started_at < ?"
             args.append(_iso(until))
-        async with self._db.conn.execute(sql + " ORDER BY id", args) as cur:
-            return [_run(row) for row in await cur.fetchall()]
+        return [_run(row) for row in await self._db.fetchall(sql + " ORDER BY id", args)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 from .db import Database
@@ -12,6 +12,7 @@ from .repositories import _iso, _parse, now
 logger = logging.getLogger(__name__)
 
 SETTINGS = ("ui_language", "language", "voice", "style", "music")
+_MEMO = "user"
 
 
 @dataclass(slots=True)
@@ -31,18 +32,24 @@ class UserRepository:
         self._db = db
 
     async def get(self, user_id: str) -> UserRecord | None:
-        async with self._db.conn.execute(
+        """The user's choices; read on every update, so kept in the database's memo (this
+        repository's ``update`` is the only writer)."""
+        known, cached = self._db.memo.get(_MEMO, user_id)
+        if known:
+            return replace(cached) if cached is not None else None
+        read_at = self._db.memo.epoch
+        row = await self._db.fetchone(
             "SELECT user_id, ui_language, language, voice, style, music FROM users "
             "WHERE user_id = ?",
             (user_id,),
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            return None
-        record = UserRecord(**{f.name: row[f.name] for f in fields(UserRecord)})
-        if record.music is not None:
-            record.music = bool(record.music)  # SQLite keeps it as 0/1
-        return record
+        )
+        record = None
+        if row is not None:
+            record = UserRecord(**{f.name: row[f.name] for f in fields(UserRecord)})
+            if record.music is not None:
+                record.music = bool(record.music)  # SQLite keeps it as 0/1
+        self._db.memo.put(_MEMO, user_id, record, read_at=read_at)
+        return replace(record) if record is not None else None
 
     async def update(self, user_id: str, **choices: str | bool | None) -> UserRecord:
         """Set some of a user's choices (``None`` clears one); creates the user if needed."""
@@ -55,11 +62,15 @@ class UserRepository:
         columns = ", ".join(["user_id", *names, "updated_at"])
         marks = ", ".join("?" * (len(names) + 2))
         updates = ", ".join(f"{name} = excluded.{name}" for name in [*names, "updated_at"])
-        await self._db.conn.execute(
-            f"INSERT INTO users ({columns}) VALUES ({marks}) "  # noqa: S608 - known names
-            f"ON CONFLICT (user_id) DO UPDATE SET {updates}",
-            (user_id, *choices.values(), _iso(now())),
-        )
+        self._db.memo.drop(_MEMO, user_id)
+        try:
+            await self._db.write(
+                f"INSERT INTO users ({columns}) VALUES ({marks}) "  # noqa: S608 - known names
+                f"ON CONFLICT (user_id) DO UPDATE SET {updates}",
+                (user_id, *choices.values(), _iso(now())),
+            )
+        finally:
+            self._db.memo.drop(_MEMO, user_id)
         record = await self.get(user_id)
         assert record is not None
         return record
@@ -84,11 +95,11 @@ class UsageRepository:
 
     async def since(self, owner_id: str, kind: str, since: datetime) -> list[datetime]:
         """When ``owner_id`` did ``kind`` from ``since`` on, oldest first."""
-        async with self._db.conn.execute(
+        rows = await self._db.fetchall(
             "SELECT at FROM usage_events WHERE owner_id = ? AND kind = ? AND at >= ? ORDER BY at",
             (owner_id, kind, _iso(since)),
-        ) as cur:
-            return [_parse(row["at"]) for row in await cur.fetchall()]
+        )
+        return [_parse(row["at"]) for row in rows]
 
     async def job_states_since(
         self, since: datetime, until: datetime | None = None
@@ -99,5 +110,5 @@ class UsageRepository:
         if until is not None:
             sql += " AND created_at < ?"
             args.append(_iso(until))
-        async with self._db.conn.execute(sql + " GROUP BY state", args) as cur:
-            return {row["state"]: int(row["n"]) for row in await cur.fetchall()}
+        rows = await self._db.fetchall(sql + " GROUP BY state", args)
+        return {row["state"]: int(row["n"]) for row in rows}

@@ -340,8 +340,13 @@ def bench_telegram() -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    choices = ("render", "music", "make", "bot", "discord", "telegram", "ahead", "dub", "workers")
+    choices = (
+        *("render", "music", "make", "bot", "discord", "telegram", "ahead", "dub"),
+        *("workers", "load"),
+    )
     parser.add_argument("--only", choices=choices, default=None)
+    parser.add_argument("--users", type=int, default=40, help="load: Telegram users")
+    parser.add_argument("--discord-users", type=int, default=10, help="load: Discord users")
     args = parser.parse_args()
     binary = resolve_ffmpeg(os.environ.get("REELFACTORY_FFMPEG_BINARY"))
     report: dict[str, object] = {}
@@ -378,6 +383,11 @@ def main() -> None:
 
         report["workers"] = bench_workers()
         print(json.dumps(report["workers"], indent=2), flush=True)
+    if args.only in (None, "load"):
+        from tests.bench_load import bench_load
+
+        report["load"] = bench_load(args.users, args.discord_users)
+        print(json.dumps(report["load"], indent=2), flush=True)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -16,7 +18,7 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramRetryAfter
-from aiogram.methods import TelegramMethod
+from aiogram.methods import AnswerCallbackQuery, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 from pipeline.settings import Settings
@@ -59,6 +61,33 @@ class RetryAfter(BaseRequestMiddleware):
             return await make_request(bot, method)
 
 
+class OneAnswer(BaseRequestMiddleware):
+    """One ``answerCallbackQuery`` per press. Presses are answered first, before their work;
+    an error in that work then reaches the errors router, which would answer again: that
+    second answer is not sent (Telegram refuses it anyway)."""
+
+    def __init__(self, remember: int = 4096) -> None:
+        self.remember = remember
+        self._answered: OrderedDict[str, None] = OrderedDict()
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        query = method.callback_query_id if isinstance(method, AnswerCallbackQuery) else None
+        if query is None:
+            return await make_request(bot, method)
+        if query in self._answered:
+            logger.debug("callback query %s was answered already", query)
+            return cast(Response[Any], Response[bool](ok=True, result=True))
+        self._answered[query] = None
+        while len(self._answered) > self.remember:
+            self._answered.popitem(last=False)
+        return await make_request(bot, method)
+
+
 def create_bot(settings: Settings) -> Bot:
     config = settings.telegram
     if config.bot_token is None:
@@ -67,6 +96,7 @@ def create_bot(settings: Settings) -> Bot:
         session = AiohttpSession(api=TelegramAPIServer.from_base(config.api_base))
     else:
         session = AiohttpSession()
+    session.middleware(OneAnswer())
     session.middleware(RetryAfter())
     return Bot(
         config.bot_token.get_secret_value(),

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.concurrency import to_the_end
 from pipeline.errors import RenderError
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ _STATS_PERIOD = "0.25"
 _MIN_PROGRESS_INTERVAL = 0.25
 _STDERR_TAIL = 25
 _LOWEST = 19  # the lowest CPU priority there is
+_DRAIN_TIMEOUT = 5.0  # s for a killed process's pipes to reach EOF
 
 
 def resolve_ffmpeg(configured: str | None = None) -> str:
@@ -141,25 +143,14 @@ async def _supervise(
         # Kill synchronously first, then reap to the end even if this task is cancelled again
         # meanwhile: an unreaped child outlives its loop (ResourceWarning, a zombie).
         _kill(proc)
+        # The readers end at EOF, which comes once the process is gone. Waiting for them lets
+        # the pipes close; cancelled, they would stay open until the loop dies.
+        await to_the_end(asyncio.wait(readers, timeout=_DRAIN_TIMEOUT))
         for task in readers:
             task.cancel()
-        await _to_the_end(asyncio.gather(*readers, return_exceptions=True))
+        await to_the_end(asyncio.gather(*readers, return_exceptions=True))
         if proc.returncode is None:
-            await _to_the_end(proc.wait())
-
-
-async def _to_the_end(work: Awaitable[object]) -> None:
-    """Await ``work`` through any number of cancellations (it ends soon: the process is
-    killed), then let a cancellation that came meanwhile go on."""
-    future = asyncio.ensure_future(work)
-    cancelled = False
-    while not future.done():
-        try:
-            await asyncio.shield(future)
-        except asyncio.CancelledError:
-            cancelled = True
-    if cancelled:
-        raise asyncio.CancelledError
+            await to_the_end(proc.wait())
 
 
 async def _start(

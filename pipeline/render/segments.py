@@ -22,10 +22,9 @@ import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
+from pipeline.concurrency import to_the_end
 from pipeline.models import RenderSpec
 from pipeline.render.ffmpeg import run_ffmpeg
 from pipeline.render.graph import Codec, build_audio_args, build_segment_args, segment_maxrate
@@ -34,8 +33,6 @@ from pipeline.render.narration import VoicePlan
 from pipeline.render.stills import prepare_still
 
 logger = logging.getLogger(__name__)
-
-A = TypeVar("A")
 
 FOLDER = "segments"
 # Bump when the segment graph changes in a way the key does not see.
@@ -141,8 +138,10 @@ async def encode_segment(
     cut = spec.cuts[segment.index]
     scratch = Path(tempfile.mkdtemp(prefix=".still.", suffix=".part", dir=_scratch_root(spec)))
     try:
-        motion = await _to_the_end(
-            partial(
+        # A cancelled Pillow thread still writes: it is waited for (~0.1 s) before the
+        # folder goes.
+        motion = await to_the_end(
+            asyncio.to_thread(
                 prepare_still,
                 cut.image,
                 scratch / "still.jpg",
@@ -169,17 +168,6 @@ async def encode_segment(
         return await _publish(encode, segment.path)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)  # one small file
-
-
-async def _to_the_end(work: Callable[[], A]) -> A:
-    """``work`` in a thread; if this is cancelled, the thread is still waited for, so no
-    Pillow write outlives the caller's clean-up of its folder (a resize takes ~0.1 s)."""
-    future = asyncio.ensure_future(asyncio.to_thread(work))
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        await asyncio.wait({future})
-        raise
 
 
 async def encode_audio(spec: RenderSpec, voice: VoicePlan, *, binary: str, nice: int = 0) -> Path:

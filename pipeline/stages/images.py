@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..chain import attempt
 from ..errors import ProviderError, ProviderUnavailable
+from ..fairshare import ALTERNATE, FIRST, scene_turn, working_for
 from ..models import ImageCandidate
 from ..ports import ImageSource
 from .base import JobContext, read_json, write_json
@@ -50,18 +51,19 @@ async def run(
 
     async def one(scene: int) -> list[ImageCandidate]:
         nonlocal done
-        found = await _user_media(ctx, scene, out_dir, fetch_media)
-        for source in sources:
-            if len(found) >= count:
-                break
-            wanted = count - len(found)
-            try:
-                more, _ = await attempt(
-                    source, partial(source.candidates, ctx.script, scene, wanted, out_dir)
-                )
-                found += more
-            except ProviderError as exc:
-                logger.warning("images: %s failed for scene %d: %s", source.name, scene, exc)
+        async with scene_turn():
+            found = await _user_media(ctx, scene, out_dir, fetch_media)
+            for source in sources:
+                if len(found) >= count:
+                    break
+                wanted = count - len(found)
+                try:
+                    more, _ = await attempt(
+                        source, partial(source.candidates, ctx.script, scene, wanted, out_dir)
+                    )
+                    found += more
+                except ProviderError as exc:
+                    logger.warning("images: %s failed for scene %d: %s", source.name, scene, exc)
         if not found:
             raise ProviderUnavailable(f"no image for scene {scene + 1}", provider="chain")
         done += 1
@@ -69,7 +71,8 @@ async def run(
         return found
 
     await ctx.report("images", 0.0)
-    per_scene = list(await asyncio.gather(*(one(i) for i in range(total))))
+    with working_for(ctx.job_id, FIRST):  # the contact sheet waits for these
+        per_scene = list(await asyncio.gather(*(one(i) for i in range(total))))
     save(ctx, per_scene)
     providers = sorted({c.provider for scene in per_scene for c in scene})
     return per_scene, "+".join(providers)
@@ -86,7 +89,18 @@ async def more(
     in their order, then more from the chain. A source that gave some of ``have`` is asked
     again for those plus the rest: it answers the same search the same way (its search and
     downloads are cached), so what it gave before comes back first and is dropped by path."""
-    found = list(have)
+    with working_for(ctx.job_id, ALTERNATE):  # after every job's first candidates
+        async with scene_turn():
+            return await _top_up(ctx, sources, scene, list(have), count)
+
+
+async def _top_up(
+    ctx: JobContext,
+    sources: Sequence[ImageSource],
+    scene: int,
+    found: list[ImageCandidate],
+    count: int,
+) -> list[ImageCandidate]:
     out_dir = ctx.path("images")
     for source in sources:
         if len(found) >= count:

@@ -4,12 +4,14 @@ search, the alternates coming after it), swaps, and the contact sheet. Mixed int
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from storage import JobRecord
 
+from .. import cpu
 from ..errors import StaleJob, WrongStep
 from ..models import ImageCandidate, JobState
 from ..stages import images as images_stage
@@ -17,6 +19,7 @@ from .sheet import render_sheet
 
 if TYPE_CHECKING:
     from ..app import App
+    from ..limits import Limits
     from .preparing import Preparations
 
 CANDIDATES = images_stage.CANDIDATES_PER_SCENE
@@ -30,11 +33,15 @@ class Swapped:
     options: int
 
 
+Decided = Callable[[Swapped], Awaitable[None]]
+
+
 class Pictures:
     """Mixed into ``Studio``, which provides these."""
 
     app: App
     preparations: Preparations
+    limits: Limits
 
     if TYPE_CHECKING:
 
@@ -45,6 +52,8 @@ class Pictures:
         async def authorize(self, owner: str, job_id: str, action: str) -> JobRecord: ...
 
         async def job(self, job_id: str) -> JobRecord: ...
+
+        def is_admin(self, owner: str) -> bool: ...
 
         @staticmethod
         def _check_scene(scene: int, count: int) -> None: ...
@@ -84,9 +93,12 @@ class Pictures:
         a front says so before it waits."""
         return self.preparations.pending(job_id, scene - 1)
 
-    async def swap(self, owner: str, job_id: str, scene: int) -> Swapped:
+    async def swap(
+        self, owner: str, job_id: str, scene: int, *, decided: Decided | None = None
+    ) -> Swapped:
         """Show scene ``scene``'s next candidate (cycling), once the scene's alternates are in
-        (only that scene's are waited for, outside the job's lock: a cancel goes on)."""
+        (only that scene's are waited for, outside the job's lock: a cancel goes on).
+        ``decided`` hears of the choice before it is written (a front answers the press)."""
         await self.authorize(owner, job_id, "swap")
         await self.preparations.arrived(job_id, scene - 1)
         async with self._lock(job_id):
@@ -96,15 +108,25 @@ class Pictures:
             picks = self._picks(job, len(candidates))
             options = len(candidates[scene - 1])
             picks[scene - 1] = (picks[scene - 1] + 1) % options
+            if decided is not None:
+                await decided(Swapped(job, scene, picks[scene - 1] + 1, options))
             await self.app.jobs.update(job_id, selection={"scenes": picks})
             self.preparations.speculate(job_id)  # that scene's segment, for the new pick
             return Swapped(await self.job(job_id), scene, picks[scene - 1] + 1, options)
+
+    async def may_render(self, owner: str, job_id: str) -> JobRecord:
+        """The checks of a Render press that only read (owner, step, daily quota): a front
+        answers the press after them and before ``queue_render`` writes anything."""
+        job = await self.authorize(owner, job_id, "render")
+        if not self.is_admin(owner):
+            await self.limits.check_render(owner)
+        return job
 
     async def contact_sheet(self, job: JobRecord) -> bytes:
         """A JPEG grid of the chosen picture of every scene, numbered from 1."""
         candidates = await self._candidates(job)
         paths = images_stage.chosen(candidates, self._picks(job, len(candidates)))
-        return await asyncio.to_thread(render_sheet, paths)
+        return await cpu.run(render_sheet, paths)
 
     async def _candidates(self, job: JobRecord) -> list[list[ImageCandidate]]:
         ctx = await self.app.runner.context(job.id)

@@ -36,7 +36,7 @@ def columns_for(count: int) -> int:
 
 
 def render_sheet(images: Sequence[Path], *, quality: int = 85) -> bytes:
-    """Blocking (Pillow): call it in a thread."""
+    """Blocking (Pillow): call it through ``pipeline.cpu.run``."""
     count = len(images)
     columns = columns_for(count)
     rows = math.ceil(count / columns)

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from ..app import App
 from ..artifacts import SUBTITLES
+from ..concurrency import to_the_end
 from ..errors import ReelError
 from ..models import RenderSpec
 from ..render import Codec, plan_voice, resolve_ffmpeg, segments
@@ -88,7 +89,7 @@ class Speculator:
         task = self._tasks.pop(job_id, None)
         if task is not None:
             task.cancel()
-            await asyncio.wait({task})
+            await asyncio.wait({task})  # its ffmpeg is killed and reaped when this returns
 
     async def drop(self, job_id: str) -> None:
         """A cancel: speculation ends and every segment it made is removed."""
@@ -112,7 +113,8 @@ class Speculator:
         """``work`` once ``previous`` has ended (its ffmpeg killed, its files settled)."""
         try:
             if previous is not None:
-                await asyncio.wait({previous})
+                # Even if this one is stopped meanwhile: nobody else waits for ``previous``.
+                await to_the_end(asyncio.wait({previous}))
             await work
         finally:
             work.close()  # never started if cancelled while waiting: no warning
@@ -195,7 +197,7 @@ class Speculator:
                     wanted.cancel()
                     if not work.done():
                         work.cancel()
-                        await asyncio.wait({work})
+                        await to_the_end(asyncio.wait({work}))
                 if not work.cancelled():
                     work.result()  # its error, if it failed
                     return

@@ -197,8 +197,10 @@ class Review(commands.Cog):
         await self._show_script(interaction, job.id, t)
 
     async def _cancel(self, interaction: discord.Interaction, job_id: str, t: Translator) -> None:
-        await self.studio.cancel(owner_of(interaction.user), job_id)
+        owner = owner_of(interaction.user)
+        await self.studio.authorize(owner, job_id, "cancel")  # a refusal is the answer
         await interaction.response.edit_message(view=None)
+        await self.studio.cancel(owner, job_id)
         await interaction.followup.send(MARKDOWN.escape(t("cancel.done")), allowed_mentions=NONE)
 
     async def _ask_for_text(
@@ -218,16 +220,16 @@ class Review(commands.Cog):
     async def edited(
         self, interaction: discord.Interaction, job_id: str, scene: int, text: str, t: Translator
     ) -> None:
+        owner = owner_of(interaction.user)
         try:
-            job = await self.studio.edit_scene(owner_of(interaction.user), job_id, scene, text)
+            await self.studio.authorize(owner, job_id, "edit")
+            # Acknowledged before the edit is checked and written (moderation may be slow).
+            await interaction.response.defer()
+            job = await self.studio.edit_scene(owner, job_id, scene, text)
         except Exception as exc:
             await refuse(interaction, exc, t)  # the script and its buttons stay as they were
             return
-        await interaction.response.edit_message(
-            content=self._script(job.id, t, await self.studio.job(job.id)),
-            view=self._script_view(job.id, t, await self.studio.job(job.id)),
-            allowed_mentions=NONE,
-        )
+        await self._show_script(interaction, job.id, t)
 
     async def _show_script(
         self, interaction: discord.Interaction, job_id: str, t: Translator
@@ -270,8 +272,10 @@ class Review(commands.Cog):
             )
 
     async def _render(self, interaction: discord.Interaction, job_id: str, t: Translator) -> None:
-        job = await self.studio.queue_render(owner_of(interaction.user), job_id)
+        owner = owner_of(interaction.user)
+        await self.studio.may_render(owner, job_id)  # reads only: a refusal is the answer
         await interaction.response.edit_message(view=None)
+        job = await self.studio.queue_render(owner, job_id)
         await self.studio.note_destination(job.id, limit=interaction.filesize_limit)
         self.bot.reels.remember(job.id, interaction)
         self.bot.productions.start(job, t)

@@ -75,7 +75,8 @@ async def cancel(
     owner: str,
 ) -> None:
     """Cancel, from the script review or the image review: the same rule either way."""
-    job = await studio.cancel(owner, callback_data.job)
+    await studio.authorize(owner, callback_data.job, "cancel")  # a refusal is the answer
     await query.answer(t("cancel.done"))
+    job = await studio.cancel(owner, callback_data.job)
     await bot.send_message(chat_of(job), say(t, "cancel.done"))
     await drop_keyboard(bot, chat_of(job), message_id_of(query))

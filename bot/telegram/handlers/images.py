@@ -11,7 +11,7 @@ from bot.presenters import HTML, sheet_caption
 from bot.productions import Productions
 from locales import Translator
 from pipeline.concurrency import KeyedLocks
-from pipeline.studio import Studio
+from pipeline.studio import Studio, Swapped
 
 from .. import keyboards
 from ..callbacks import SheetAction, SheetStep, SwapScene
@@ -35,11 +35,14 @@ async def swap(
         # Said at once, before the wait for this scene's pictures (checked first).
         await studio.authorize(owner, job_id, "swap")
         await query.answer(t("swap.waiting", scene=scene))
-    swapped = await studio.swap(owner, job_id, scene)
-    if not waiting:
-        await query.answer(
-            t("swap.done", scene=swapped.scene, choice=swapped.choice, options=swapped.options)
-        )
+
+    async def decided(choice: Swapped) -> None:
+        if not waiting:  # the choice, said before it is written and the sheet redrawn
+            await query.answer(
+                t("swap.done", scene=choice.scene, choice=choice.choice, options=choice.options)
+            )
+
+    swapped = await studio.swap(owner, job_id, scene, decided=decided)
     if query.message is None:
         return
     # Quick presses may overlap: each edit shows the job as it is when the edit is made, so
@@ -68,9 +71,10 @@ async def render(
     owner: str,
     productions: Productions,
 ) -> None:
+    await studio.may_render(owner, callback_data.job)  # reads only: a refusal is the answer
+    await query.answer(t("render.queued"))
     job = await studio.queue_render(owner, callback_data.job)
     productions.start(job, t)
-    await query.answer(t("render.queued"))
     await drop_keyboard(bot, chat_of(job), message_id_of(query))
 
 

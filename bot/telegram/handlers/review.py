@@ -89,11 +89,11 @@ async def ask_for_text(
     state: FSMContext,
 ) -> None:
     job = await studio.authorize(owner, callback_data.job, "edit")
+    await query.answer()
     scene = callback_data.scene
     await state.set_state(Flow.editing)
     message_id = message_id_of(query)
     await state.set_data({"job": job.id, "scene": scene, "message": message_id})
-    await query.answer()
     await bot.send_message(
         chat_of(job),
         say(t, "edit.ask", scene=scene, limit=MAX_SCENE_CHARS),

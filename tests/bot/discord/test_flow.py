@@ -115,7 +115,11 @@ async def test_edit_through_the_modal_swap_rewrite_and_cancel(
             ALICE, pick, {field["custom_id"]: "Ash *travels* far, far away."}
         )
         await dc.wait_until(lambda: submitted.acked)
-        edited = dc.message(script.id)
+        # Acknowledged first; the script is then edited in place.
+        edited = await dc.wait_until(
+            lambda: dc.message(script.id) if "far away" in dc.message(script.id).content else None
+        )
+        assert submitted.response_type == 6
         assert "Ash \\*travels\\* far, far away" in edited.content and edited.button("Approve")
 
         rewrite = dc.press(ALICE, edited, edited.button("Rewrite"))
@@ -254,7 +258,9 @@ async def test_mentions_and_markdown_in_user_text_ping_nobody_and_stay_text(
         (field,) = _inputs(pick.modal)
         submitted = dc.submit_modal(ALICE, pick, {field["custom_id"]: f"@everyone <@{BOB.id}> hi"})
         await dc.wait_until(lambda: submitted.acked)
-        edited = dc.message(script.id)
+        edited = await dc.wait_until(
+            lambda: dc.message(script.id) if " hi" in dc.message(script.id).content else None
+        )
         assert dc.pinged(edited) == set() and "@\u200beveryone" in edited.content
 
         topic = await world.reel(ALICE, topic=f"@everyone <@{BOB.id}> octopus")

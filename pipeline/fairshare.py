@@ -1,0 +1,156 @@
+"""Picture work shared fairly between jobs: a limit on concurrent work whose waiters are served
+by tier first (a job's first candidates, which its contact sheet waits for, before anyone's
+alternates), then round-robin between the jobs of that tier, in the order they first asked.
+
+Which job and tier a piece of work belongs to is carried by a context variable, set where
+the work starts (``pipeline.stages.images``) and read where it queues (``pipeline.fetch``),
+so the adapters between them need not pass it along. Work without one is its own job at
+tier ``FIRST``.
+
+``scene_turn`` is the outer gate: one scene's search and downloads, as a whole. Taking the
+turn before the provider call starts matters: its timeout (60 s) then counts the work, not
+the wait behind fifty other jobs' scenes (without it, under load, hundreds of calls timed out
+in the queue and were retried). Alternates pass a narrower gate first, so a slow one (a
+15 MB download) never holds every turn a first picture could take.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import weakref
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+FIRST = 0  # what a person waits for now: the first candidate of every scene
+ALTERNATE = 1  # what may come later: the other candidates
+SCENES_AT_ONCE = 8  # scenes searching and downloading at once, in the whole process
+ALTERNATES_AT_ONCE = 3  # of which alternates
+
+_anonymous = itertools.count()
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    job: str
+    tier: int
+
+
+_current: ContextVar[Work | None] = ContextVar("picture_work", default=None)
+
+
+@contextmanager
+def working_for(job: str, tier: int) -> Iterator[None]:
+    """Picture work started inside the block counts as ``job``'s, at ``tier``."""
+    token = _current.set(Work(job, tier))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def current() -> Work:
+    return _current.get() or Work(f"anonymous-{next(_anonymous)}", FIRST)
+
+
+class FairGate:
+    """At most ``slots`` holders at once; see the module's docstring for who goes next."""
+
+    def __init__(self, slots: int) -> None:
+        if slots < 1:
+            raise ValueError("a gate needs at least one slot")
+        self.slots = slots
+        self._held = 0
+        # tier -> job -> its waiters, oldest first; the jobs' order is the rotation.
+        self._waiting: dict[int, OrderedDict[str, deque[asyncio.Future[None]]]] = {}
+
+    @property
+    def held(self) -> int:
+        return self._held
+
+    def waiting(self) -> int:
+        return sum(len(q) for jobs in self._waiting.values() for q in jobs.values())
+
+    @asynccontextmanager
+    async def slot(self, work: Work | None = None) -> AsyncIterator[None]:
+        await self._acquire(work or current())
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, work: Work) -> None:
+        if self._held < self.slots and not self.waiting():
+            self._held += 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        jobs = self._waiting.setdefault(work.tier, OrderedDict())
+        jobs.setdefault(work.job, deque()).append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self._release()  # granted as it was cancelled: pass the slot on
+            else:
+                self._forget(work, future)
+            raise
+
+    def _release(self) -> None:
+        self._held -= 1
+        while self._held < self.slots:
+            future = self._next()
+            if future is None:
+                return
+            self._held += 1
+            future.set_result(None)
+
+    def _next(self) -> asyncio.Future[None] | None:
+        for tier in sorted(self._waiting):
+            jobs = self._waiting[tier]
+            while jobs:
+                job, queue = next(iter(jobs.items()))
+                future = queue.popleft()
+                if queue:
+                    jobs.move_to_end(job)  # its next turn comes after every other job's
+                else:
+                    del jobs[job]
+                if not future.done():
+                    return future
+            del self._waiting[tier]
+        return None
+
+    def _forget(self, work: Work, future: asyncio.Future[None]) -> None:
+        jobs = self._waiting.get(work.tier)
+        queue = jobs.get(work.job) if jobs is not None else None
+        if queue is None or jobs is None:
+            return
+        if future in queue:
+            queue.remove(future)
+        if not queue:
+            del jobs[work.job]
+        if not jobs:
+            del self._waiting[work.tier]
+
+
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[FairGate, FairGate]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@asynccontextmanager
+async def scene_turn() -> AsyncIterator[None]:
+    """A turn for one scene's picture work, by the current work's tier and job."""
+    loop = asyncio.get_running_loop()
+    if loop not in _turns:
+        _turns[loop] = (FairGate(SCENES_AT_ONCE), FairGate(ALTERNATES_AT_ONCE))
+    scenes, alternates = _turns[loop]
+    work = current()
+    if work.tier == FIRST:
+        async with scenes.slot(work):
+            yield
+    else:
+        async with alternates.slot(work), scenes.slot(work):
+            yield
