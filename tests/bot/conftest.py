@@ -15,9 +15,11 @@ from pydantic import SecretStr
 
 from bot.telegram import TelegramFront
 from pipeline.app import App
+from pipeline.models import JobState
 from pipeline.providers import Providers, build
 from pipeline.settings import Settings
 from pipeline.studio import Studio
+from storage import JobRecord
 from tests.fakes.groq import FakeGroq, ok
 from tests.fakes.telegram import Call, FakeTelegram, TgUser
 
@@ -101,6 +103,17 @@ class World:
             "answerCallbackQuery", lambda c: c.params["callback_query_id"] == query_id
         )
         return calls[0]
+
+
+async def delivered_in(app: App, language: str) -> JobRecord:
+    """The job in ``language`` once it is recorded as delivered: that write follows the
+    video's post, so a test that saw the post waits for it."""
+    async with asyncio.timeout(10):
+        while True:
+            job = next(j for j in await app.jobs.recent() if j.language == language)
+            if job.state == JobState.DELIVERED:
+                return job
+            await asyncio.sleep(0.02)
 
 
 def _to(call: Call, user: TgUser) -> bool:

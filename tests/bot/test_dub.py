@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.models import JobState
-from tests.bot.conftest import ALICE, BOB, World, draft
+from tests.bot.conftest import ALICE, BOB, World, delivered_in, draft
 from tests.fakes.scripts import OCTOPUS
 from tests.fakes.telegram import Call
 
@@ -61,9 +60,7 @@ async def test_dub_button_makes_the_reel_in_spanish_as_a_reply(world: World) -> 
         assert again.params["text"].startswith("This reel already has a Español version")
         assert len(tg.of("sendVideo")) == 2
 
-        jobs = await front.app.jobs.recent()
-        dub = next(j for j in jobs if j.language == "es")
-        assert dub.state == JobState.DELIVERED
+        dub = await delivered_in(front.app, "es")
         assert dub.script is not None
         assert [s["narration"] for s in dub.script["scenes"]] == list(OCTOPUS["es"][:3])
         timings = json.loads((Path(dub.work_dir) / "timings.json").read_text("utf-8"))

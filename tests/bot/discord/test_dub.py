@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.models import JobState
-from tests.bot.conftest import draft
+from tests.bot.conftest import delivered_in, draft
 from tests.bot.discord.conftest import ALICE, BOB, DiscordWorld
 from tests.bot.discord.test_flow import job_of, shown
 from tests.fakes.discord import DcMessage
@@ -56,7 +55,6 @@ async def test_dub_select_makes_the_reel_in_spanish_as_a_reply(
         again = await world.reply_to(dc.select(ALICE, original, select, ["es"]))
         assert "already has a Español version" in shown(again.content)
 
-        dub = next(j for j in await front.app.jobs.recent() if j.language == "es")
-        assert dub.state == JobState.DELIVERED
+        dub = await delivered_in(front.app, "es")
         timings = json.loads((Path(dub.work_dir) / "timings.json").read_text("utf-8"))
         assert [w["text"] for w in timings] == [w for s in OCTOPUS["es"][:3] for w in s.split()]
