@@ -52,7 +52,8 @@ _X264_PARAMS = "direct=temporal:b-pyramid=none"
 # at veryfast, subme=1 cut encode time ~30% on busy stills for -0.0005 SSIM. Slower
 # presets keep theirs (their subme also drives RD mode decisions).
 _SUBME = {"veryfast": 1}
-# Inside a segment's ffmpeg the encoder gets this many threads, or its own choice when 0.
+# A segment's ffmpeg uses this many threads for its encoder and its filter graph, or its
+# own choice (about one per core) when 0.
 _AUTO_THREADS = 0
 
 
@@ -163,8 +164,10 @@ def build_segment_args(
     graph = segment_graph(spec, index, motion, fonts_dir=fonts_dir, encoder=codec.encoder)
     logger.debug("segment %d graph, maxrate %d:\n%s", index, maxrate, graph)
     threads = ["-threads", str(codec.threads)] if codec.threads else []
+    filter_threads = ["-filter_complex_threads", str(codec.threads)] if codec.threads else []
     return [
         "-y",
+        *filter_threads,
         *device_args(codec.encoder, codec.vaapi_device),
         # One decoded frame; pattern_type none: a '%' in the path is literal.
         *["-f", "image2", "-pattern_type", "none", "-i", file_url(motion.still)],
