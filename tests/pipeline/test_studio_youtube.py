@@ -157,9 +157,10 @@ async def test_two_presses_post_once_and_return_the_same_link(bench: Bench) -> N
     await bench.connect()
     job = await bench.reel()
     assert await bench.studio.youtube_press(ALICE, job.id) is None
+    # Two presses at once (either may win the claim: both chose the same privacy).
     first, second = await asyncio.gather(
         bench.studio.post_youtube(ALICE, job.id, disclosure="Made with AI.", privacy="unlisted"),
-        bench.studio.post_youtube(ALICE, job.id, disclosure="Made with AI."),
+        bench.studio.post_youtube(ALICE, job.id, disclosure="Made with AI.", privacy="unlisted"),
     )
     assert first.url == second.url and first.url.startswith("https://youtube.com/shorts/")
     assert [first.fresh, second.fresh].count(True) == 1
