@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/reelfactory render examples/octopus.md --out out/demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
