@@ -1,6 +1,8 @@
-"""Picture work shared fairly between jobs: a limit on concurrent work whose waiters are served
-by tier first (a job's first candidates, which its contact sheet waits for, before anyone's
-alternates), then round-robin between the jobs of that tier, in the order they first asked.
+"""Picture work shared between jobs: a limit on concurrent work whose waiters are served by
+tier first (a job's first candidates, which its contact sheet waits for, before anyone's
+alternates). First candidates go in the order the jobs first asked, so the earliest approval's
+sheet is finished first instead of every sheet finishing late together; alternates go
+round-robin between jobs.
 
 Which job and tier a piece of work belongs to is carried by a context variable, set where
 the work starts (``pipeline.stages.images``) and read where it queues (``pipeline.fetch``),
@@ -113,10 +115,10 @@ class FairGate:
             while jobs:
                 job, queue = next(iter(jobs.items()))
                 future = queue.popleft()
-                if queue:
-                    jobs.move_to_end(job)  # its next turn comes after every other job's
-                else:
+                if not queue:
                     del jobs[job]
+                elif tier != FIRST:
+                    jobs.move_to_end(job)  # its next turn comes after every other job's
                 if not future.done():
                     return future
             del self._waiting[tier]
