@@ -23,7 +23,6 @@ from pipeline.render.encoders import SOFTWARE
 from pipeline.render.ffmpeg import file_url, run_ffmpeg
 from pipeline.render.graph import Codec, build_join_args
 from pipeline.render.mix import place_bed
-from pipeline.render.narration import VoicePlan, plan_voice
 from pipeline.render.probe import MediaInfo, probe
 from pipeline.render.segments import Segment, encode_segment
 
@@ -66,12 +65,6 @@ def _validate(spec: RenderSpec, fonts_dir: Path) -> None:
             raise RenderError(f"missing input {path.name}", stage="render")
     if not fonts_dir.is_dir():
         raise RenderError(f"no fonts folder at {fonts_dir}", stage="render")
-
-
-def _check_duration(spec: RenderSpec, voice: VoicePlan) -> None:
-    seconds = voice.info.duration
-    if seconds and abs(seconds - spec.total_frames / spec.fps) > 0.1:
-        logger.warning("audio lasts %.3f s but the reel has %d frames", seconds, spec.total_frames)
 
 
 def _font_dir(fonts_dir: Path, work: Path) -> Path:
@@ -182,16 +175,6 @@ async def encode_segments(
             group.create_task(one(segment))
 
 
-async def _sound(spec: RenderSpec, *, binary: str, nice: int) -> Path:
-    """The encoded sound track: kept from a speculative render, or analysed and encoded."""
-    kept = await asyncio.to_thread(segments.audio_path, spec)
-    if kept.is_file():
-        return kept
-    voice = await plan_voice(spec.audio_path, binary=binary, timeout=_PROCESS_TIMEOUT)
-    _check_duration(spec, voice)
-    return await segments.encode_audio(spec, voice, binary=binary, nice=nice)
-
-
 def _listing(parts: list[Segment], work: Path, fps: int) -> Path:
     """The concat demuxer's list of ``parts``, in order."""
     listing = work / "segments.txt"
@@ -234,7 +217,7 @@ async def _render(
                 on_progress=on_progress,
             )
         ),
-        _timed(_sound(spec, binary=binary, nice=nice)),
+        _timed(segments.encode_sound(spec, binary=binary, nice=nice)),
     )
     joined = work / spec.out_path.name
     started = time.monotonic()

@@ -29,7 +29,7 @@ from pipeline.models import RenderSpec
 from pipeline.render.ffmpeg import run_ffmpeg
 from pipeline.render.graph import Codec, build_audio_args, build_segment_args, segment_maxrate
 from pipeline.render.mix import place_bed
-from pipeline.render.narration import VoicePlan
+from pipeline.render.narration import VoicePlan, plan_voice
 from pipeline.render.stills import prepare_still
 
 logger = logging.getLogger(__name__)
@@ -170,11 +170,14 @@ async def encode_segment(
         shutil.rmtree(scratch, ignore_errors=True)  # one small file
 
 
-async def encode_audio(spec: RenderSpec, voice: VoicePlan, *, binary: str, nice: int = 0) -> Path:
-    """The reel's whole sound track, encoded once (if not there yet)."""
+async def encode_sound(spec: RenderSpec, *, binary: str, nice: int = 0) -> Path:
+    """The reel's whole sound track (narration through its loudness chain, the bed under it),
+    analysed and encoded once: kept if it is there already."""
     target = await asyncio.to_thread(audio_path, spec)
     if target.is_file():
         return target
+    voice = await plan_voice(spec.audio_path, binary=binary, timeout=_PROCESS_TIMEOUT)
+    _check_duration(spec, voice)
 
     async def encode(out: Path) -> None:
         args = build_audio_args(
@@ -187,6 +190,12 @@ async def encode_audio(spec: RenderSpec, voice: VoicePlan, *, binary: str, nice:
         await run_ffmpeg(args, binary=binary, timeout=_PROCESS_TIMEOUT, stage="audio", nice=nice)
 
     return await _publish(encode, target)
+
+
+def _check_duration(spec: RenderSpec, voice: VoicePlan) -> None:
+    seconds = voice.info.duration
+    if seconds and abs(seconds - spec.total_frames / spec.fps) > 0.1:
+        logger.warning("audio lasts %.3f s but the reel has %d frames", seconds, spec.total_frames)
 
 
 def _scratch_root(spec: RenderSpec) -> Path:

@@ -26,15 +26,13 @@ from ..artifacts import SUBTITLES
 from ..concurrency import to_the_end
 from ..errors import ReelError
 from ..models import RenderSpec
-from ..render import Codec, plan_voice, resolve_ffmpeg, segments
+from ..render import Codec, resolve_ffmpeg, segments
 from ..stages import images as images_stage
 from ..stages import voice as voice_stage
 from ..stages.render_spec import codec_for, spec_for
 from ..stages.subtitles import FONTS_DIR
 
 logger = logging.getLogger(__name__)
-
-_TIMEOUT = 600.0
 
 
 class Demand(Protocol):
@@ -147,23 +145,19 @@ class Speculator:
             await sound()
             # The music may have arrived since: the bed is part of the sound track's key.
             planned = await self._plan(job_id)
-            kept = (
-                None
-                if planned is None
-                else await asyncio.to_thread(segments.audio_path, planned[0])
-            )
-            if planned is not None and kept is not None and not kept.is_file():
-                await self._gated(partial(self._sound, planned[0], binary))
+            if planned is not None:
+                with_music = planned[0]
+                if not (await asyncio.to_thread(segments.audio_path, with_music)).is_file():
+                    sound_track = partial(
+                        segments.encode_sound, with_music, binary=binary, nice=self._nice
+                    )
+                    await self._gated(sound_track)
             logger.info("job %s: every segment is encoded ahead of its render", job_id)
         except asyncio.CancelledError:
             raise
         except Exception:
             # Only time is lost: the render encodes what is missing.
             logger.exception("job %s: speculative render failed", job_id)
-
-    async def _sound(self, spec: RenderSpec, binary: str) -> None:
-        voice = await plan_voice(spec.audio_path, binary=binary, timeout=_TIMEOUT)
-        await segments.encode_audio(spec, voice, binary=binary, nice=self._nice)
 
     async def _plan(self, job_id: str) -> tuple[RenderSpec, Codec] | None:
         """The render the job would make now, or None when its voice is not there."""
