@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -55,11 +55,11 @@ def _files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
-async def _until(condition: object, what: str, limit: float = 60.0) -> None:
+async def _until(condition: Callable[[], object], limit: float = 60.0) -> None:
     """Wait (polling) until ``condition()`` is true: for something to happen, never to prove
     that nothing did."""
     async with asyncio.timeout(limit):
-        while not condition():  # type: ignore[operator]
+        while not condition():
             await asyncio.sleep(0.02)
 
 
@@ -114,10 +114,10 @@ async def test_a_real_render_stops_speculation_at_once(app: App, gate: tuple[Pat
     speculator = studio.preparations.speculator
     job_id = await _approved(studio)
     folder = await _folder(app, job_id)
-    await _until(lambda: bool(_ffmpeg_writing_to(folder)), "an encode")
+    await _until(lambda: bool(_ffmpeg_writing_to(folder)))
     # Bob's render takes the queue: Alice's encode is killed, not finished first.
     async with app.queue.slot("bob-job"):
-        await _until(lambda: speculator.yielded == 1, "the yield")
+        await _until(lambda: speculator.yielded == 1)
         assert _ffmpeg_writing_to(folder) == []
         assert not any(n.endswith(".part") for n in _files(folder))
         assert not speculator._tasks[job_id].done()  # it waits for the queue to empty
@@ -131,7 +131,7 @@ async def test_cancel_during_speculation_leaves_no_files(app: App, gate: tuple[P
     studio = Studio(app)
     job_id = await _approved(studio)
     folder = await _folder(app, job_id)
-    await _until(lambda: bool(_ffmpeg_writing_to(folder)), "an encode")
+    await _until(lambda: bool(_ffmpeg_writing_to(folder)))
     await studio.cancel(ALICE, job_id)
     assert not folder.exists()
     assert _ffmpeg_writing_to(folder) == []
@@ -170,7 +170,7 @@ async def test_killed_during_speculation_the_job_resumes_and_is_delivered_once(
         assert child.stdout is not None
         job_id = (await asyncio.to_thread(child.stdout.readline)).strip()
         folder = data / "work" / job_id / segments.FOLDER
-        await _until(lambda: bool(_ffmpeg_writing_to(folder)), "an encode")
+        await _until(lambda: bool(_ffmpeg_writing_to(folder)))
     finally:
         os.killpg(child.pid, signal.SIGKILL)  # the bot and its ffmpeg, as a power cut
         child.wait()

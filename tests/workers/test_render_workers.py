@@ -18,26 +18,17 @@ from pipeline.queue import QueueStatus
 from pipeline.render import probe, resolve_ffmpeg, run_ffmpeg
 from pipeline.settings import Settings
 from pipeline.workers.staging import SharedFolder
+from tests.pipeline.render.test_reel import ASS as REEL_ASS
 from tests.workers.conftest import RedisServer, Workers
 
 pytestmark = pytest.mark.slow
 
-ASS = """[Script Info]
-ScriptType: v4.00+
-PlayResX: 720
-PlayResY: 1280
-
-[V4+ Styles]
-Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, \
-Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, \
-Shadow, Alignment, MarginL, MarginR, MarginV, Encoding
-Style: Default,Noto Sans,66,&H0000D4FF,&H00FFFFFF,&H00000000,&H80000000,-1,0,0,0,100,100,\
-0,0,1,5,2,2,40,40,220,1
-
-[Events]
-Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
-Dialogue: 0,0:00:00.00,0:00:01.50,Default,,0,0,0,,{\\k50}ONE {\\k50}TWO
-"""
+# The reel tests' header and style, with one line of karaoke.
+ASS = (
+    REEL_ASS.split("[Events]")[0]
+    + "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+    + "Dialogue: 0,0:00:00.00,0:00:01.50,Default,,0,0,0,,{\\k50}ONE {\\k50}TWO\n"
+)
 
 
 async def make_spec(data: Path, job_id: str, seconds: float) -> RenderSpec:
