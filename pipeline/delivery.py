@@ -45,6 +45,16 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
+def reel_state(job: JobRecord) -> JobState:
+    """The job's state as its buttons see it: a job still ``producing`` whose reel is published
+    (its result stored) is being delivered, and its post, buttons included, may already be in
+    the chat before the ``delivered`` write: it counts as delivered."""
+    state = JobState(job.state)
+    if state == JobState.PRODUCING and job.result is not None:
+        return JobState.DELIVERED
+    return state
+
+
 def public_url(url: object) -> str | None:
     """A link worth sending to a person: http(s). A local store's file:// address is not."""
     return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None

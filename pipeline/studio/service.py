@@ -19,7 +19,7 @@ from storage.jobs_queries import JobQueries
 
 from ..app import App
 from ..concurrency import KeyedLocks
-from ..delivery import Deliverer
+from ..delivery import Deliverer, reel_state
 from ..errors import (
     AdminOnly,
     BadButton,
@@ -338,7 +338,7 @@ class Studio(Pictures, Aftercare, Making, Dubbing, YouTube):
             raise NotOwner(f"{owner} does not own job {job_id}")
         if action != "cancel" and (step := self._working.get(job_id)) is not None:
             raise Busy(f"job {job_id} is busy: {step}", params={"step": step})
-        state = JobState(job.state)
+        state = reel_state(job)
         if state in states:
             return job
         if state.finished:

@@ -28,6 +28,7 @@ from ..adapters.youtube import DeviceCode, YouTubeAuth, YouTubeClient, YouTubeEr
 from ..alerts import Cause, Kind
 from ..artifacts import REEL
 from ..concurrency import KeyedLocks
+from ..delivery import reel_state
 from ..errors import NotOwner, ReelError, StaleJob, WrongStep
 from ..models import JobState
 from ..youtube import (
@@ -254,7 +255,7 @@ class YouTube:
         job = await self.job(job_id)
         if job.owner_id != owner:
             raise NotOwner(f"{owner} does not own job {job_id}")
-        if job.state != JobState.DELIVERED:
+        if reel_state(job) != JobState.DELIVERED:
             raise StaleJob(f"job {job_id} is {job.state}, not delivered")
         return job
 

@@ -401,3 +401,18 @@ async def test_presses_during_the_picture_search_are_refused_at_once(studio: Stu
     assert (await studio.authorize(ALICE, job.id, "swap")).id == job.id  # not busy any more
     with pytest.raises(BadButton):
         await studio.authorize(ALICE, job.id, "explode")
+
+
+async def test_a_published_reel_takes_its_buttons_before_the_delivered_write(
+    studio: Studio,
+) -> None:
+    # The post (with its Dub and YouTube buttons) goes out before the job is marked delivered:
+    # a press in between must not be told the reel is still rendering.
+    job = (await studio.own_script(ALICE, PLAIN, "pub")).job
+    await studio.app.jobs.set_state(job.id, JobState.PRODUCING)
+    with pytest.raises(Rendering):
+        await studio.authorize(ALICE, job.id, "dub")
+    await studio.app.jobs.update(job.id, result={"reel_url": "https://cdn.test/reel.mp4"})
+    assert (await studio.authorize(ALICE, job.id, "dub")).id == job.id
+    with pytest.raises(NotOwner):
+        await studio.authorize(BOB, job.id, "dub")
