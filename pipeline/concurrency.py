@@ -1,18 +1,19 @@
 """Small asyncio helpers shared across the project: running two jobs side by side, waiting
-for clean-up through cancellations, and one lock per key."""
+for clean-up through cancellations, one lock per key, and one object per event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-__all__ = ["KeyedLocks", "both", "to_the_end"]
+__all__ = ["KeyedLocks", "PerLoop", "both", "to_the_end"]
 
 A = TypeVar("A")
 B = TypeVar("B")
+T = TypeVar("T")
 
 
 async def both(first: Coroutine[Any, Any, A], second: Coroutine[Any, Any, B]) -> tuple[A, B]:
@@ -68,3 +69,21 @@ class KeyedLocks:
     async def hold(self, key: str) -> AsyncIterator[None]:
         async with self.lock(key):
             yield
+
+
+class PerLoop(Generic[T]):
+    """One ``make()`` per running event loop, made on first use: asyncio primitives belong to
+    the loop that made them, and a process may run several loops in turn (tests, the CLI)."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._made: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, T] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self) -> T:
+        loop = asyncio.get_running_loop()
+        made = self._made.get(loop)
+        if made is None:
+            made = self._made[loop] = self._make()
+        return made

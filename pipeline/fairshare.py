@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import weakref
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from .concurrency import PerLoop
+
 FIRST = 0  # what a person waits for now: the first candidate of every scene
 ALTERNATE = 1  # what may come later: the other candidates
-SCENES_AT_ONCE = 8  # scenes searching and downloading at once, in the whole process
+SCENES_AT_ONCE = 24  # scenes searching and downloading at once, in the whole process
 ALTERNATES_AT_ONCE = 3  # of which alternates
 
 _anonymous = itertools.count()
@@ -137,18 +138,13 @@ class FairGate:
             del self._waiting[work.tier]
 
 
-_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[FairGate, FairGate]] = (
-    weakref.WeakKeyDictionary()
-)
+_turns = PerLoop(lambda: (FairGate(SCENES_AT_ONCE), FairGate(ALTERNATES_AT_ONCE)))
 
 
 @asynccontextmanager
 async def scene_turn() -> AsyncIterator[None]:
     """A turn for one scene's picture work, by the current work's tier and job."""
-    loop = asyncio.get_running_loop()
-    if loop not in _turns:
-        _turns[loop] = (FairGate(SCENES_AT_ONCE), FairGate(ALTERNATES_AT_ONCE))
-    scenes, alternates = _turns[loop]
+    scenes, alternates = _turns.get()
     work = current()
     if work.tier == FIRST:
         async with scenes.slot(work):

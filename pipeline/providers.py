@@ -361,6 +361,7 @@ def _images(providers: Providers, settings: Settings, keys: _Keys, fetcher: Imag
                 base_url=settings.google_search_base_url,
                 timeout=timeout,
                 attempts=attempts,
+                rate=settings.google_search_rate,
             )
         elif name == "gemini" and keys.gemini:
             from .adapters.gemini import GeminiImages

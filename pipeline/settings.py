@@ -103,6 +103,10 @@ class Settings(_Section):
     google_search_api_key: SecretStr | None = None
     google_search_cx: str | None = None
     google_search_base_url: str = "https://www.googleapis.com"
+    # Searches a second at most. Google documents a daily quota (10,000 with billing), no
+    # rate; a 429 is honoured (Retry-After) and retried. At 10 a second, fifty people
+    # approving at once waited 50 s for the last contact sheet.
+    google_search_rate: float = Field(default=50.0, gt=0)
     provider_timeout: float = Field(default=60.0, gt=0)
     provider_retries: int = Field(default=3, ge=1)
 

@@ -109,8 +109,9 @@ class GoogleSearchImages:
         base_url: str = "https://www.googleapis.com",
         timeout: float,
         attempts: int,
+        rate: float,
     ) -> None:
-        self.policy = Policy(NAME, timeout=timeout, attempts=attempts)
+        self.policy = Policy(NAME, timeout=timeout, attempts=attempts, rate=rate)
         self._cx = cx
         self._fetcher = fetcher
         self._client = httpx.AsyncClient(

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.concurrency import to_the_end
+from pipeline.concurrency import PerLoop, to_the_end
 from pipeline.errors import RenderError
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,12 @@ _MIN_PROGRESS_INTERVAL = 0.25
 _STDERR_TAIL = 25
 _LOWEST = 19  # the lowest CPU priority there is
 _DRAIN_TIMEOUT = 5.0  # s for a killed process's pipes to reach EOF
+# Short runs whose output is read (loudness, probes) go below the picture threads of
+# pipeline.cpu (+5) and above renders (+10): a contact sheet someone waits for comes first.
+# As many of them at once as there are cores: fifty jobs' loudness checks at once held fifty
+# processes' memory (35 MB each) and starved the bot's own loop, for no gain in speed.
+CAPTURE_NICE = 8
+_captures = PerLoop(lambda: asyncio.Semaphore(os.cpu_count() or 2))
 
 
 def resolve_ffmpeg(configured: str | None = None) -> str:
@@ -239,15 +245,16 @@ async def capture_ffmpeg(
 
     The exit code is returned, not raised: ``ffmpeg -i file`` exits 1 by design.
     """
-    proc = await _start(binary, ["-hide_banner", "-nostdin", *args], stage)
-    assert proc.stdout is not None and proc.stderr is not None
-    out_lines: list[str] = []
-    err_lines: list[str] = []
-    readers = [
-        asyncio.create_task(_collect_lines(proc.stdout, out_lines)),
-        asyncio.create_task(_collect_lines(proc.stderr, err_lines)),
-    ]
-    returncode = await _supervise(proc, readers, timeout=timeout, stage=stage)
+    async with _captures.get():
+        proc = await _start(binary, ["-hide_banner", "-nostdin", *args], stage, CAPTURE_NICE)
+        assert proc.stdout is not None and proc.stderr is not None
+        out_lines: list[str] = []
+        err_lines: list[str] = []
+        readers = [
+            asyncio.create_task(_collect_lines(proc.stdout, out_lines)),
+            asyncio.create_task(_collect_lines(proc.stderr, err_lines)),
+        ]
+        returncode = await _supervise(proc, readers, timeout=timeout, stage=stage)
     return CompletedRun(returncode, "\n".join(err_lines), "\n".join(out_lines))
 
 

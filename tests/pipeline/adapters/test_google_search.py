@@ -61,7 +61,7 @@ async def source(
     fake: FakeGoogleSearch, fetcher: ImageFetcher
 ) -> AsyncIterator[GoogleSearchImages]:
     adapter = GoogleSearchImages(
-        KEY, "cx-1", fetcher=fetcher, base_url=fake.base_url, timeout=5, attempts=2
+        KEY, "cx-1", fetcher=fetcher, base_url=fake.base_url, timeout=5, attempts=2, rate=50
     )
     adapter.policy.backoff_initial = adapter.policy.backoff_max = 0.01
     port: ImageSource = adapter  # mypy checks the protocol
@@ -219,7 +219,7 @@ async def test_a_hanging_search_times_out_retryably(
 ) -> None:
     fake.script(hang(), hang())
     adapter = GoogleSearchImages(
-        KEY, "cx", fetcher=fetcher, base_url=fake.base_url, timeout=0.2, attempts=2
+        KEY, "cx", fetcher=fetcher, base_url=fake.base_url, timeout=0.2, attempts=2, rate=50
     )
     adapter.policy.backoff_initial = adapter.policy.backoff_max = 0.01
     try:
@@ -284,7 +284,7 @@ async def test_the_images_of_a_twelve_scene_script_download_concurrently(
     # Small outputs keep decoding out of the timing; the default concurrency bound is 6.
     fetcher = ImageFetcher(cache_dir=tmp_path / "c", allow_hosts=["127.0.0.1"], size=(90, 160))
     source = GoogleSearchImages(
-        KEY, "cx", fetcher=fetcher, base_url=fake.base_url, timeout=5, attempts=1
+        KEY, "cx", fetcher=fetcher, base_url=fake.base_url, timeout=5, attempts=1, rate=50
     )
     script = Script(
         title="Twelve",
@@ -306,3 +306,25 @@ async def test_the_images_of_a_twelve_scene_script_download_concurrently(
     assert len(fake.downloads()) == 12
     assert elapsed < 12 * 0.3 / 2, elapsed
     assert peak_overlap(fake.downloads()) == 6
+
+
+async def test_the_search_rate_comes_from_the_settings(tmp_path: Path) -> None:
+    """REELFACTORY_GOOGLE_SEARCH_RATE reaches the adapter's limiter (at 10 a second, fifty
+    people approving at once waited 50 s for the last contact sheet)."""
+    from pipeline.providers import build
+    from pipeline.settings import Settings
+
+    settings = Settings(
+        data_dir=tmp_path,
+        google_search_api_key=KEY,
+        google_search_cx="cx",
+        google_search_rate=7.5,
+        image_chain=["google_search", "cards"],
+    )
+    providers = build(settings, parts=("media",))
+    try:
+        [search] = [s for s in providers.images if s.name == "google_search"]
+        assert isinstance(search, GoogleSearchImages)
+        assert (search.policy.rate, search.policy.limiter.max_rate) == (7.5, 7.5)
+    finally:
+        await providers.aclose()

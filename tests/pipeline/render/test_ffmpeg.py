@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from pathlib import Path
@@ -8,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import RenderError
-from pipeline.render.ffmpeg import escape_filter_path, resolve_ffmpeg, run_ffmpeg
+from pipeline.render.ffmpeg import (
+    CAPTURE_NICE,
+    capture_ffmpeg,
+    escape_filter_path,
+    resolve_ffmpeg,
+    run_ffmpeg,
+)
 
 
 @pytest.fixture(scope="module")
@@ -166,8 +173,19 @@ def niceness(pid: int) -> int:
     return int(fields[16])
 
 
+async def lowered_to(pid: int, nice: int) -> int:
+    """``pid``'s niceness once it is this process's plus ``nice`` (or after a second)."""
+
+    wanted = min(os.getpriority(os.PRIO_PROCESS, 0) + nice, 19)
+    # It is lowered right after the start; a poll may see the process first.
+    for _ in range(100):
+        if niceness(pid) == wanted:
+            break
+        await asyncio.sleep(0.01)
+    return wanted
+
+
 async def test_a_render_runs_at_a_lower_priority_than_the_bot(binary: str) -> None:
-    import os
 
     marker = f"/tmp/nice-{uuid.uuid4().hex}.null"
     task = asyncio.create_task(
@@ -176,15 +194,36 @@ async def test_a_render_runs_at_a_lower_priority_than_the_bot(binary: str) -> No
     try:
         await wait_for_process(marker)
         [pid] = processes_with(marker)
-        wanted = min(os.getpriority(os.PRIO_PROCESS, 0) + 7, 19)
-        # It is lowered right after the start; the poll above may see the process first.
-        for _ in range(100):
-            if niceness(pid) == wanted:
-                break
-            await asyncio.sleep(0.01)
-        assert niceness(pid) == wanted
+        assert niceness(pid) == await lowered_to(pid, 7)
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
     assert processes_with(marker) == []
+
+
+async def test_short_runs_wait_for_a_core_and_run_below_the_picture_threads(binary: str) -> None:
+    """Fifty loudness checks at once used to be fifty processes at the bot's own priority;
+    now as many run as there are cores, at CAPTURE_NICE, and the rest wait their turn."""
+
+    slots = os.cpu_count() or 2
+    markers = [f"/tmp/capture-{uuid.uuid4().hex}.null" for _ in range(slots + 1)]
+    tasks = [
+        asyncio.create_task(capture_ffmpeg(endless(m), binary=binary, timeout=30, stage="loudness"))
+        for m in markers
+    ]
+    try:
+        for marker in markers[:slots]:
+            await wait_for_process(marker)
+        # Every slot is held by an endless run: the last one has not been started.
+        assert processes_with(markers[-1]) == []
+        pid = processes_with(markers[0])[0]
+        assert niceness(pid) == await lowered_to(pid, CAPTURE_NICE)
+        tasks[0].cancel()  # a slot frees: the waiting run starts
+        await wait_for_process(markers[-1])
+        assert sum(len(processes_with(m)) for m in markers) == slots
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(processes_with(m) == [] for m in markers)
