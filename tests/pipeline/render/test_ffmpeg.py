@@ -41,7 +41,7 @@ def endless(marker: str) -> list[str]:
 
 
 async def wait_for_process(marker: str) -> None:
-    for _ in range(100):
+    for _ in range(500):  # up to 10 s: a busy machine starts processes slowly
         if processes_with(marker):
             return
         await asyncio.sleep(0.02)
