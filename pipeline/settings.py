@@ -221,8 +221,9 @@ class Settings(_Section):
     # --- scene segments and the speculative pre-render (issue 10, pipeline.studio.speculating):
     # while a user reviews pictures their scenes' segments are encoded at the lowest CPU
     # priority, only while no real render waits or runs. The bound is how many segment
-    # encodes run at once for all jobs under review; 0 turns speculation off.
-    speculative_renders: int = Field(default=1, ge=0)
+    # encodes run at once for all jobs under review (as many as a render's, each with the
+    # same threads); 0 turns speculation off.
+    speculative_renders: int = Field(default=2, ge=0)
     # Real renders run this much under the bot's own CPU priority, so presses stay quick.
     render_nice: int = Field(default=10, ge=0, le=19)
     speculative_nice: int = Field(default=19, ge=0, le=19)
@@ -330,9 +331,9 @@ class Settings(_Section):
     render_sweep_interval: int = Field(default=5, ge=1)  # how often workers look for those
     render_attempts: int = Field(default=3, ge=1)  # then the job fails and admins hear of it
     worker_concurrency: int = Field(default=1, ge=1)  # renders at once per worker process
-    # Encoder threads per segment's ffmpeg (0: its own choice). 1 with render_parallel=1 keeps
-    # a worker to one core, so several workers share a machine fairly. Part of a segment's key:
-    # segments encoded ahead with another value are encoded again.
+    # Encoder threads per segment's ffmpeg (0: the cores divided by render_parallel). 1 with
+    # render_parallel=1 keeps a worker to one core, so several workers share a machine fairly.
+    # Part of a segment's key: segments encoded ahead with another value are encoded again.
     render_threads: int = Field(default=0, ge=0)
     # With the redis backend, a reel longer than this (s) has its scene segments encoded on
     # every idle worker at once and joined where the job started (0: never split).

@@ -347,6 +347,13 @@ def main() -> None:
     parser.add_argument("--only", choices=choices, default=None)
     parser.add_argument("--users", type=int, default=40, help="load: Telegram users")
     parser.add_argument("--discord-users", type=int, default=10, help="load: Discord users")
+    parser.add_argument(
+        "--bot-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="load: a setting for the bot (REELFACTORY_RENDER_PARALLEL=1), repeatable",
+    )
     args = parser.parse_args()
     binary = resolve_ffmpeg(os.environ.get("REELFACTORY_FFMPEG_BINARY"))
     report: dict[str, object] = {}
@@ -386,7 +393,8 @@ def main() -> None:
     if args.only in (None, "load"):
         from tests.bench_load import bench_load
 
-        report["load"] = bench_load(args.users, args.discord_users)
+        extra = dict(item.split("=", 1) for item in args.bot_env)
+        report["load"] = bench_load(args.users, args.discord_users, extra)
         print(json.dumps(report["load"], indent=2), flush=True)
 
 

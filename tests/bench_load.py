@@ -221,7 +221,7 @@ class TreeRss:
     """The peak RSS of a process and its descendants, sampled every 100 ms in a thread."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak = pid, 0
+        self.pid, self.peak, self.own_peak = pid, 0, 0  # the tree's, the process's own
         self.at_peak: list[tuple[str, int]] = []  # (process, MB) when the peak was seen
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -239,6 +239,7 @@ class TreeRss:
                     parts.append((name, _rss(pid)))
                 todo += [(child, name) for child in _children(pid)]
             total = sum(size for _, size in parts)
+            self.own_peak = max(self.own_peak, parts[0][1] if parts else 0)
             if total > self.peak:
                 self.peak = total
                 self.at_peak = sorted(((n, s >> 20) for n, s in parts), key=lambda p: -p[1])
@@ -286,7 +287,7 @@ def _inversions(renders: list[tuple[float, float]]) -> tuple[int, int]:
     return sum(1 for i, a in enumerate(ordered) for b in ordered[i + 1 :] if b < a), pairs
 
 
-async def measure(users: int, discord: int) -> dict[str, object]:
+async def measure(users: int, discord: int, extra: dict[str, str]) -> dict[str, object]:
     figures = Figures()
     async with (
         FakeTelegram() as tg,
@@ -322,6 +323,7 @@ async def measure(users: int, discord: int) -> dict[str, object]:
                 "REELFACTORY_VOICE_CHAIN": "elevenlabs,espeak",
                 "REELFACTORY_IMAGE_CHAIN": "google_search,cards",
                 "REELFACTORY_DRAFTS_PER_HOUR": "1000",
+                **extra,
             }
             log = Path(tempfile.gettempdir()) / "reelbench-load-bot.log"  # kept for a look
             with log.open("w") as out:
@@ -389,6 +391,8 @@ async def measure(users: int, discord: int) -> dict[str, object]:
         "db_read_ms": {q: round(v * 1000, 2) for q, v in reported.get("db_read", {}).items()},
         "db_write_ms": {q: round(v * 1000, 2) for q, v in reported.get("db_write", {}).items()},
         "peak_rss_tree_mb": round(rss.peak / 2**20),
+        "peak_rss_bot_mb": round(rss.own_peak / 2**20),
+        "bot_env": extra,
         "at_peak_mb": rss.at_peak[:8],
         "wall_s": round(wall, 1),
         "bot_log": str(Path(tempfile.gettempdir()) / "reelbench-load-bot.log"),
@@ -422,6 +426,9 @@ def _check(
             figures.problems.append(f"discord user {n} got {len(reels)} reels")
 
 
-def bench_load(users: int = 40, discord: int = 10) -> dict[str, object]:
-    """``users`` on Telegram and ``discord`` more on Discord, all at once."""
-    return asyncio.run(measure(users, discord))
+def bench_load(
+    users: int = 40, discord: int = 10, extra: dict[str, str] | None = None
+) -> dict[str, object]:
+    """``users`` on Telegram and ``discord`` more on Discord, all at once; ``extra`` adds to
+    (or overrides) the bot's environment."""
+    return asyncio.run(measure(users, discord, extra or {}))

@@ -1,10 +1,11 @@
 """The speculative pre-render: a reel's segments encoded while its user reviews the pictures.
 
 Once the voice and subtitles of a job under review exist, every scene's segment for the
-current picks is encoded in the background, one at a time across all jobs (the bound is
-``speculative_renders``), at the lowest CPU priority (``speculative_nice``), and only while
-no real render waits or runs: when one arrives the encode under way is killed at once, and
-speculation waits for the queue to empty. A swap changes one scene's key
+current picks is encoded in the background, as many at once across all jobs as a render
+encodes side by side (``speculative_renders``, 2), at the lowest CPU priority
+(``speculative_nice``), and only while no real render waits or runs: when one arrives the
+encodes under way are killed at once, and speculation waits for the queue to empty. A swap
+changes one scene's key
 (:mod:`pipeline.render.segments`), so only that segment is encoded again. The render then
 finds the segments and the sound track ready and only joins them.
 
@@ -130,8 +131,11 @@ class Speculator:
                 return
             spec, codec = planned
             binary = resolve_ffmpeg(self.app.settings.ffmpeg_binary)
-            for part in await asyncio.to_thread(segments.plan, spec, codec):
-                if not part.ready:
+            planned_parts = await asyncio.to_thread(segments.plan, spec, codec)
+            missing = [part for part in planned_parts if not part.ready]
+            # Side by side as a render would, in the slots shared by every job, in scene order.
+            async with asyncio.TaskGroup() as group:
+                for part in missing:
                     encode = partial(
                         segments.encode_segment,
                         spec,
@@ -141,7 +145,7 @@ class Speculator:
                         fonts_dir=FONTS_DIR,
                         nice=self._nice,
                     )
-                    await self._gated(encode)
+                    group.create_task(self._gated(encode))
             await sound()
             # The music may have arrived since: the bed is part of the sound track's key.
             planned = await self._plan(job_id)

@@ -109,15 +109,16 @@ async def test_segments_are_made_during_review_and_a_swap_redoes_one(app: App) -
 
 
 async def test_a_real_render_stops_speculation_at_once(app: App, gate: tuple[Path, Path]) -> None:
-    gate[1].unlink()  # segment encodes hold until it opens again: one is under way
+    gate[1].unlink()  # segment encodes hold until it opens again: two are under way
     studio = Studio(app)
     speculator = studio.preparations.speculator
+    assert app.settings.speculative_renders == 2
     job_id = await _approved(studio)
     folder = await _folder(app, job_id)
-    await _until(lambda: bool(_ffmpeg_writing_to(folder)))
-    # Bob's render takes the queue: Alice's encode is killed, not finished first.
+    await _until(lambda: len(_ffmpeg_writing_to(folder)) == 2)
+    # Bob's render takes the queue: Alice's encodes are killed, not finished first.
     async with app.queue.slot("bob-job"):
-        await _until(lambda: speculator.yielded == 1)
+        await _until(lambda: speculator.yielded == 2)
         assert _ffmpeg_writing_to(folder) == []
         assert not any(n.endswith(".part") for n in _files(folder))
         assert not speculator._tasks[job_id].done()  # it waits for the queue to empty
