@@ -370,8 +370,8 @@ def _decode(data: bytes, size: tuple[int, int]) -> Image.Image:
                 raise bomb
             side = max(size)
             opened.draft(None, (side, side))  # JPEG: decode at 1/2..1/8 scale when big enough
-            upright = ImageOps.exif_transpose(opened)
-            return ImageOps.fit(_to_rgb(upright), size, Image.Resampling.LANCZOS)
+            ImageOps.exif_transpose(opened, in_place=True)  # a copy otherwise, even upright
+            return ImageOps.fit(_to_rgb(opened), size, Image.Resampling.LANCZOS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise bomb from None
     except UnidentifiedImageError:

@@ -150,7 +150,8 @@ def prepare_still(
             # JPEG can decode at 1/2..1/8 scale for free; ask for no less than we need.
             need = (round(source[0] * scale), round(source[1] * scale))
             opened.draft("RGB", (need[1], need[0]) if rotated else need)
-            image = _to_rgb(ImageOps.exif_transpose(opened))
+            ImageOps.exif_transpose(opened, in_place=True)  # a copy otherwise, even upright
+            image = _to_rgb(opened)
             still = image.resize(
                 canvas,
                 Image.Resampling.LANCZOS,
