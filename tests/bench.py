@@ -51,6 +51,19 @@ def _rss(pid: int) -> int:
     return 0
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size: shared pages (the ffmpeg binary's code, which every ffmpeg maps)
+    divided among the processes that map them, so a tree's sum counts them once."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def tree_rss(pid: int) -> int:
     total, todo = 0, [pid]
     while todo:

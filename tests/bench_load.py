@@ -9,7 +9,8 @@ seconds and goes: topic -> script -> Approve -> contact sheet -> Swap 2 -> Rende
 Figures (p50/p95/max): press -> answer (Telegram's answerCallbackQuery, Discord's ack),
 message -> first reply, Approve -> sheet, Render -> video; reels a minute; FIFO inversions
 (pairs whose videos came in the other order than their Render presses); the loop lag and
-query latency the bot reports on /metrics; the peak RSS of the bot's process tree. It checks
+query latency the bot reports on /metrics; the peak RSS of the bot's process tree (and its
+PSS, which counts pages the processes share once). It checks
 that every user got exactly one reel, and every press exactly one answer.
 
 ``BENCH_BOT`` replaces ``-m bot`` in the child's command line, to run the bot under a
@@ -218,26 +219,31 @@ def _name(pid: int) -> str:
 
 
 class TreeRss:
-    """The peak RSS of a process and its descendants, sampled every 100 ms in a thread."""
+    """The peak RSS of a process and its descendants, sampled every 100 ms in a thread; and
+    their peak PSS, where pages shared between them (every ffmpeg's ~18 MB of code) count once
+    instead of once per process."""
 
     def __init__(self, pid: int) -> None:
         self.pid, self.peak, self.own_peak = pid, 0, 0  # the tree's, the process's own
+        self.peak_pss = 0
         self.at_peak: list[tuple[str, int]] = []  # (process, MB) when the peak was seen
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
-        from tests.bench import _children, _rss
+        from tests.bench import _children, _pss, _rss
 
         while not self._stop.is_set():
-            parts, todo = [], [(self.pid, "")]
+            parts, todo, pss = [], [(self.pid, "")], 0
             while todo:
                 pid, parent = todo.pop()
                 name = _name(pid)
                 # A child forked and not yet exec'd shares its parent's pages: not memory.
                 if name != parent:
                     parts.append((name, _rss(pid)))
+                    pss += _pss(pid)
                 todo += [(child, name) for child in _children(pid)]
+            self.peak_pss = max(self.peak_pss, pss)
             total = sum(size for _, size in parts)
             self.own_peak = max(self.own_peak, parts[0][1] if parts else 0)
             if total > self.peak:
@@ -392,6 +398,7 @@ async def measure(users: int, discord: int, extra: dict[str, str]) -> dict[str, 
         "db_write_ms": {q: round(v * 1000, 2) for q, v in reported.get("db_write", {}).items()},
         "peak_rss_tree_mb": round(rss.peak / 2**20),
         "peak_rss_bot_mb": round(rss.own_peak / 2**20),
+        "peak_pss_tree_mb": round(rss.peak_pss / 2**20),
         "bot_env": extra,
         "at_peak_mb": rss.at_peak[:8],
         "wall_s": round(wall, 1),
