@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,29 @@ async def test_ready_loads_the_model_once_off_the_event_loop(
     assert len(threads) == 1 and threads[0] is not threading.main_thread()
     assert language_id._identifier is not None
     assert detect_language(SCENES["it"]) == "it"
+
+
+def test_the_automaton_is_read_from_a_file_with_the_same_answers(tmp_path: Path) -> None:
+    """The 37 MB transition table lives in a file (the page cache), not in the process: the
+    file holds the same entries, and a table read from it classifies as the array did."""
+    import array
+
+    table = array.array("I", [7, 0, 104_582, 2**32 - 1])
+    on_disk = language_id._on_disk(table, tmp_path)
+    assert [on_disk[i] for i in range(len(table))] == list(table)
+    with pytest.raises(IndexError):
+        on_disk[len(table)]
+    # Written once: a second load names the same file and leaves it alone.
+    [written] = list(tmp_path.iterdir())
+    stamp = written.stat().st_mtime_ns
+    language_id._on_disk(table, tmp_path)
+    assert [p.stat().st_mtime_ns for p in tmp_path.iterdir()] == [stamp]
+
+    identifier = language_id.load()
+    assert isinstance(identifier.tk_nextmove, language_id._FileTable)
+    assert (
+        language_id.detect_language(
+            "Octopuses have three hearts and blue blood, which helps them survive in cold water."
+        )
+        == "en"
+    )
