@@ -221,14 +221,16 @@ class Settings(_Section):
     # --- scene segments and the speculative pre-render (issue 10, pipeline.studio.speculating):
     # while a user reviews pictures their scenes' segments are encoded at the lowest CPU
     # priority, only while no real render waits or runs. The bound is how many segment
-    # encodes run at once for all jobs under review (as many as a render's, each with the
-    # same threads); 0 turns speculation off.
-    speculative_renders: int = Field(default=2, ge=0)
+    # encodes run at once for all jobs under review (unset: as many as a render's, each with
+    # the same threads); 0 turns speculation off.
+    speculative_renders: int | None = Field(default=None, ge=0)
     # Real renders run this much under the bot's own CPU priority, so presses stay quick.
     render_nice: int = Field(default=10, ge=0, le=19)
     speculative_nice: int = Field(default=19, ge=0, le=19)
-    # Segments a render encodes at once (each ffmpeg threads itself).
-    render_parallel: int = Field(default=2, ge=1)
+    # Segments a render encodes at once, the cores shared between them (0: 1 on a machine of
+    # 2 cores or fewer, where a second encoder's ~120 MB is what 50 users at once cannot
+    # afford, else 2).
+    render_parallel: int = Field(default=0, ge=0)
 
     @field_validator("daily_destinations", "trends_chain", mode="before")
     @classmethod

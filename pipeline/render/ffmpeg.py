@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import shutil
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.concurrency import PerLoop, to_the_end
 from pipeline.errors import RenderError
+from pipeline.fairshare import FairGate, Work
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +35,19 @@ _LOWEST = 19  # the lowest CPU priority there is
 _DRAIN_TIMEOUT = 5.0  # s for a killed process's pipes to reach EOF
 # Short runs whose output is read (loudness, probes) go below the picture threads of
 # pipeline.cpu (+5) and above renders (+10): a contact sheet someone waits for comes first.
-# As many of them at once as there are cores: fifty jobs' loudness checks at once held fifty
-# processes' memory (35 MB each) and starved the bot's own loop, for no gain in speed.
 CAPTURE_NICE = 8
-_captures = PerLoop(lambda: asyncio.Semaphore(os.cpu_count() or 2))
+# Every ffmpeg this process starts waits for one of as many turns as there are cores: a
+# render's segments and sound, the loudness checks of jobs being prepared, the encodes made
+# ahead. Fifty jobs' checks at once were fifty processes (35 MB each) that starved the bot's
+# loop; beside a render's encoders they made the peak memory. When every turn is taken, a
+# render someone waits for goes first, then analyses, then speculation.
+RENDER, ANALYSIS, AHEAD = 0, 1, 2
+_turns = PerLoop(lambda: FairGate(os.cpu_count() or 2))
+_callers = itertools.count()
+
+
+def _turn(kind: int) -> AbstractAsyncContextManager[None]:
+    return _turns.get().slot(Work(f"ffmpeg-{next(_callers)}", kind))
 
 
 def resolve_ffmpeg(configured: str | None = None) -> str:
@@ -201,13 +213,15 @@ async def run_ffmpeg(
     total_frames: int | None = None,
     on_progress: ProgressCallback | None = None,
     nice: int = 0,
+    turn: int = RENDER,
 ) -> None:
     """Run ``binary`` with ``args`` (everything after the program name).
 
     Progress comes from ``-progress pipe:1``; ``on_progress`` gets fractions 0..1 at most
     ~4 times a second and 1.0 at the end. On failure, timeout or cancellation ffmpeg is
     killed; failures raise :class:`RenderError` carrying ``stage`` and ffmpeg's last lines.
-    ``nice`` > 0 runs it at that much lower CPU priority than this process.
+    ``nice`` > 0 runs it at that much lower CPU priority than this process; ``turn`` (RENDER,
+    ANALYSIS, AHEAD) is its place when every core already has an ffmpeg.
     """
     has_level = any(arg in ("-loglevel", "-v") for arg in args)
     full = [
@@ -222,16 +236,17 @@ async def run_ffmpeg(
         *args,
     ]
     logger.debug("ffmpeg[%s]: %s", stage, " ".join(full))
-    started = time.monotonic()
-    proc = await _start(binary, full, stage, nice)
-    assert proc.stdout is not None and proc.stderr is not None
     tail: deque[str] = deque(maxlen=_STDERR_TAIL * 4)
     progress = _ProgressReader(total_frames, on_progress)
-    readers = [
-        asyncio.create_task(progress.consume(proc.stdout)),
-        asyncio.create_task(_collect_lines(proc.stderr, tail)),
-    ]
-    returncode = await _supervise(proc, readers, timeout=timeout, stage=stage)
+    async with _turn(turn):
+        started = time.monotonic()
+        proc = await _start(binary, full, stage, nice)
+        assert proc.stdout is not None and proc.stderr is not None
+        readers = [
+            asyncio.create_task(progress.consume(proc.stdout)),
+            asyncio.create_task(_collect_lines(proc.stderr, tail)),
+        ]
+        returncode = await _supervise(proc, readers, timeout=timeout, stage=stage)
     if returncode != 0:
         raise _failure(stage, returncode, tail)
     await progress.report(1.0, final=True)
@@ -245,7 +260,7 @@ async def capture_ffmpeg(
 
     The exit code is returned, not raised: ``ffmpeg -i file`` exits 1 by design.
     """
-    async with _captures.get():
+    async with _turn(ANALYSIS):
         proc = await _start(binary, ["-hide_banner", "-nostdin", *args], stage, CAPTURE_NICE)
         assert proc.stdout is not None and proc.stderr is not None
         out_lines: list[str] = []

@@ -45,8 +45,22 @@ async def codec_for(settings: Settings) -> Codec:
         preset=settings.x264_preset,
         crf=settings.x264_crf,
         vaapi_device=settings.vaapi_device,
-        threads=settings.render_threads or threads_per_segment(settings.render_parallel),
+        threads=settings.render_threads or threads_per_segment(segments_at_once(settings)),
     )
+
+
+def segments_at_once(settings: Settings) -> int:
+    """How many segments a render encodes side by side (``render_parallel``, or by the cores).
+    On two cores one encoder with both cores ran the demo's render within 7% of two with one
+    each, and 50 people at once stayed under 500 MB only with one."""
+    return settings.render_parallel or (1 if (os.cpu_count() or 1) <= 2 else 2)
+
+
+def speculative_at_once(settings: Settings) -> int:
+    """How many segments the speculative pre-render encodes at once (0: none)."""
+    if settings.speculative_renders is None:
+        return segments_at_once(settings)
+    return settings.speculative_renders
 
 
 def threads_per_segment(parallel: int) -> int:

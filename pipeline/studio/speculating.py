@@ -2,7 +2,7 @@
 
 Once the voice and subtitles of a job under review exist, every scene's segment for the
 current picks is encoded in the background, as many at once across all jobs as a render
-encodes side by side (``speculative_renders``, 2), at the lowest CPU priority
+encodes side by side (``speculative_renders``), at the lowest CPU priority
 (``speculative_nice``), and only while no real render waits or runs: when one arrives the
 encodes under way are killed at once, and speculation waits for the queue to empty. A swap
 changes one scene's key
@@ -28,9 +28,10 @@ from ..concurrency import to_the_end
 from ..errors import ReelError
 from ..models import RenderSpec
 from ..render import Codec, resolve_ffmpeg, segments
+from ..render.ffmpeg import AHEAD
 from ..stages import images as images_stage
 from ..stages import voice as voice_stage
-from ..stages.render_spec import codec_for, spec_for
+from ..stages.render_spec import codec_for, spec_for, speculative_at_once
 from ..stages.subtitles import FONTS_DIR
 
 logger = logging.getLogger(__name__)
@@ -52,8 +53,9 @@ class Speculator:
         self.app = app
         self.demand = demand
         settings = app.settings
-        self.enabled = settings.speculative_renders > 0
-        self._slots = asyncio.Semaphore(max(settings.speculative_renders, 1))
+        at_once = speculative_at_once(settings)
+        self.enabled = at_once > 0
+        self._slots = asyncio.Semaphore(max(at_once, 1))
         self._nice = settings.speculative_nice
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # Segment encodes killed because a real render came (for the benchmark and logs).
@@ -144,6 +146,7 @@ class Speculator:
                         binary=binary,
                         fonts_dir=FONTS_DIR,
                         nice=self._nice,
+                        turn=AHEAD,
                     )
                     group.create_task(self._gated(encode))
             await sound()
@@ -153,7 +156,11 @@ class Speculator:
                 with_music = planned[0]
                 if not (await asyncio.to_thread(segments.audio_path, with_music)).is_file():
                     sound_track = partial(
-                        segments.encode_sound, with_music, binary=binary, nice=self._nice
+                        segments.encode_sound,
+                        with_music,
+                        binary=binary,
+                        nice=self._nice,
+                        turn=AHEAD,
                     )
                     await self._gated(sound_track)
             logger.info("job %s: every segment is encoded ahead of its render", job_id)

@@ -17,7 +17,7 @@ from ..files import atomic_write
 from ..models import RenderSpec
 from ..render import RenderResult, encoders, render_reel, resolve_ffmpeg
 from ..settings import Settings
-from ..stages.render_spec import codec_for
+from ..stages.render_spec import codec_for, segments_at_once
 from ..stages.subtitles import FONTS_DIR
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ async def render_spec(
             vaapi_device=codec.vaapi_device,
             on_progress=on_progress,
             nice=settings.render_nice,
-            parallel=settings.render_parallel,
+            parallel=segments_at_once(settings),
             threads=codec.threads,
         )
 

@@ -202,28 +202,43 @@ async def test_a_render_runs_at_a_lower_priority_than_the_bot(binary: str) -> No
     assert processes_with(marker) == []
 
 
-async def test_short_runs_wait_for_a_core_and_run_below_the_picture_threads(binary: str) -> None:
-    """Fifty loudness checks at once used to be fifty processes at the bot's own priority;
-    now as many run as there are cores, at CAPTURE_NICE, and the rest wait their turn."""
-
+async def test_every_ffmpeg_waits_for_a_core_and_a_render_goes_first(binary: str) -> None:
+    """Fifty loudness checks at once used to be fifty processes at the bot's own priority.
+    Now every ffmpeg of the process takes one of as many turns as there are cores; the checks
+    run at CAPTURE_NICE; when a turn frees, a waiting render goes before a check that has
+    waited longer."""
     slots = os.cpu_count() or 2
-    markers = [f"/tmp/capture-{uuid.uuid4().hex}.null" for _ in range(slots + 1)]
-    tasks = [
-        asyncio.create_task(capture_ffmpeg(endless(m), binary=binary, timeout=30, stage="loudness"))
-        for m in markers
-    ]
+    held = [f"/tmp/turn-{uuid.uuid4().hex}.null" for _ in range(slots)]
+    check, render = f"/tmp/check-{uuid.uuid4().hex}.null", f"/tmp/render-{uuid.uuid4().hex}.null"
+
+    def analysis(marker: str) -> asyncio.Task[object]:
+        return asyncio.create_task(
+            capture_ffmpeg(endless(marker), binary=binary, timeout=30, stage="loudness")
+        )
+
+    tasks = [analysis(m) for m in held]
     try:
-        for marker in markers[:slots]:
+        for marker in held:
             await wait_for_process(marker)
-        # Every slot is held by an endless run: the last one has not been started.
-        assert processes_with(markers[-1]) == []
-        pid = processes_with(markers[0])[0]
+        pid = processes_with(held[0])[0]
         assert niceness(pid) == await lowered_to(pid, CAPTURE_NICE)
-        tasks[0].cancel()  # a slot frees: the waiting run starts
-        await wait_for_process(markers[-1])
-        assert sum(len(processes_with(m)) for m in markers) == slots
+        tasks.append(analysis(check))
+        await asyncio.sleep(0)  # queued first
+        tasks.append(
+            asyncio.create_task(
+                run_ffmpeg(endless(render), binary=binary, timeout=30, stage="render")
+            )
+        )
+        # Every turn is taken: neither has started.
+        assert processes_with(check) == processes_with(render) == []
+        tasks[0].cancel()  # a turn frees: the render takes it
+        await wait_for_process(render)
+        assert processes_with(check) == []
+        tasks[1].cancel()  # another: now the check
+        await wait_for_process(check)
+        assert sum(len(processes_with(m)) for m in [*held, check, render]) == slots
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    assert all(processes_with(m) == [] for m in markers)
+    assert all(processes_with(m) == [] for m in [*held, check, render])
