@@ -60,7 +60,9 @@ def current() -> Work:
 
 
 class FairGate:
-    """At most ``slots`` holders at once; see the module's docstring for who goes next."""
+    """At most ``slots`` held at once; see the module's docstring for who goes next. A holder
+    may take several slots (an encoder using two cores takes two); the next in line is never
+    overtaken while it waits for enough of them to be free."""
 
     def __init__(self, slots: int) -> None:
         if slots < 1:
@@ -69,6 +71,7 @@ class FairGate:
         self._held = 0
         # tier -> job -> its waiters, oldest first; the jobs' order is the rotation.
         self._waiting: dict[int, OrderedDict[str, deque[asyncio.Future[None]]]] = {}
+        self._weights: dict[asyncio.Future[None], int] = {}
 
     @property
     def held(self) -> int:
@@ -78,54 +81,73 @@ class FairGate:
         return sum(len(q) for jobs in self._waiting.values() for q in jobs.values())
 
     @asynccontextmanager
-    async def slot(self, work: Work | None = None) -> AsyncIterator[None]:
-        await self._acquire(work or current())
+    async def slot(self, work: Work | None = None, *, weight: int = 1) -> AsyncIterator[None]:
+        weight = max(1, min(weight, self.slots))
+        await self._acquire(work or current(), weight)
         try:
             yield
         finally:
-            self._release()
+            self._release(weight)
 
-    async def _acquire(self, work: Work) -> None:
-        if self._held < self.slots and not self.waiting():
-            self._held += 1
+    async def _acquire(self, work: Work, weight: int) -> None:
+        if self._held + weight <= self.slots and not self.waiting():
+            self._held += weight
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         jobs = self._waiting.setdefault(work.tier, OrderedDict())
         jobs.setdefault(work.job, deque()).append(future)
+        self._weights[future] = weight
         try:
             await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
-                self._release()  # granted as it was cancelled: pass the slot on
+                self._release(weight)  # granted as it was cancelled: pass the slots on
             else:
                 self._forget(work, future)
+                self._grant()  # it may have held back smaller waiters behind it
             raise
 
-    def _release(self) -> None:
-        self._held -= 1
-        while self._held < self.slots:
-            future = self._next()
-            if future is None:
-                return
-            self._held += 1
+    def _release(self, weight: int) -> None:
+        self._held -= weight
+        self._grant()
+
+    def _grant(self) -> None:
+        while (head := self._head()) is not None:
+            tier, job, future = head
+            weight = self._weights[future]
+            if self._held + weight > self.slots:
+                return  # the next in line waits for room; nobody behind it overtakes
+            self._take(tier, job)
+            self._held += weight
             future.set_result(None)
 
-    def _next(self) -> asyncio.Future[None] | None:
+    def _head(self) -> tuple[int, str, asyncio.Future[None]] | None:
+        """The next waiter to serve (tier, job, future), without taking it off the queue."""
         for tier in sorted(self._waiting):
             jobs = self._waiting[tier]
             while jobs:
                 job, queue = next(iter(jobs.items()))
-                future = queue.popleft()
-                if not queue:
-                    del jobs[job]
-                elif tier != FIRST:
-                    jobs.move_to_end(job)  # its next turn comes after every other job's
-                if not future.done():
-                    return future
+                while queue and queue[0].done():  # cancelled, not yet forgotten
+                    self._weights.pop(queue.popleft(), None)
+                if queue:
+                    return tier, job, queue[0]
+                del jobs[job]
             del self._waiting[tier]
         return None
 
+    def _take(self, tier: int, job: str) -> None:
+        jobs = self._waiting[tier]
+        queue = jobs[job]
+        self._weights.pop(queue.popleft(), None)
+        if not queue:
+            del jobs[job]
+        elif tier != FIRST:
+            jobs.move_to_end(job)  # its next turn comes after every other job's
+        if not jobs:
+            del self._waiting[tier]
+
     def _forget(self, work: Work, future: asyncio.Future[None]) -> None:
+        self._weights.pop(future, None)
         jobs = self._waiting.get(work.tier)
         queue = jobs.get(work.job) if jobs is not None else None
         if queue is None or jobs is None:

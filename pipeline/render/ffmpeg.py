@@ -36,18 +36,18 @@ _DRAIN_TIMEOUT = 5.0  # s for a killed process's pipes to reach EOF
 # Short runs whose output is read (loudness, probes) go below the picture threads of
 # pipeline.cpu (+5) and above renders (+10): a contact sheet someone waits for comes first.
 CAPTURE_NICE = 8
-# Every ffmpeg this process starts waits for one of as many turns as there are cores: a
-# render's segments and sound, the loudness checks of jobs being prepared, the encodes made
-# ahead. Fifty jobs' checks at once were fifty processes (35 MB each) that starved the bot's
-# loop; beside a render's encoders they made the peak memory. When every turn is taken, a
-# render someone waits for goes first, then analyses, then speculation.
+# Every ffmpeg this process starts waits for turns, one per core it keeps busy, of as many as
+# there are cores: a render's segments and sound, the loudness checks of jobs being prepared,
+# the encodes made ahead. Fifty jobs' checks at once were fifty processes (35 MB each) that
+# starved the bot's loop; beside a render's encoder they made the peak memory. When the
+# turns are taken, a render someone waits for goes first, then analyses, then speculation.
 RENDER, ANALYSIS, AHEAD = 0, 1, 2
 _turns = PerLoop(lambda: FairGate(os.cpu_count() or 2))
 _callers = itertools.count()
 
 
-def _turn(kind: int) -> AbstractAsyncContextManager[None]:
-    return _turns.get().slot(Work(f"ffmpeg-{next(_callers)}", kind))
+def _turn(kind: int, cores: int = 1) -> AbstractAsyncContextManager[None]:
+    return _turns.get().slot(Work(f"ffmpeg-{next(_callers)}", kind), weight=cores)
 
 
 def resolve_ffmpeg(configured: str | None = None) -> str:
@@ -214,6 +214,7 @@ async def run_ffmpeg(
     on_progress: ProgressCallback | None = None,
     nice: int = 0,
     turn: int = RENDER,
+    cores: int = 1,
 ) -> None:
     """Run ``binary`` with ``args`` (everything after the program name).
 
@@ -221,7 +222,8 @@ async def run_ffmpeg(
     ~4 times a second and 1.0 at the end. On failure, timeout or cancellation ffmpeg is
     killed; failures raise :class:`RenderError` carrying ``stage`` and ffmpeg's last lines.
     ``nice`` > 0 runs it at that much lower CPU priority than this process; ``turn`` (RENDER,
-    ANALYSIS, AHEAD) is its place when every core already has an ffmpeg.
+    ANALYSIS, AHEAD) is its place when every core already has an ffmpeg, and ``cores`` how
+    many it keeps busy (an encoder's threads).
     """
     has_level = any(arg in ("-loglevel", "-v") for arg in args)
     full = [
@@ -238,7 +240,7 @@ async def run_ffmpeg(
     logger.debug("ffmpeg[%s]: %s", stage, " ".join(full))
     tail: deque[str] = deque(maxlen=_STDERR_TAIL * 4)
     progress = _ProgressReader(total_frames, on_progress)
-    async with _turn(turn):
+    async with _turn(turn, cores):
         started = time.monotonic()
         proc = await _start(binary, full, stage, nice)
         assert proc.stdout is not None and proc.stderr is not None

@@ -165,6 +165,7 @@ async def encode_segment(
                 on_progress=on_frames,
                 nice=nice,
                 turn=turn,
+                cores=codec.threads or os.cpu_count() or 1,  # 0: ffmpeg's own, every core
             )
 
         return await _publish(encode, segment.path)

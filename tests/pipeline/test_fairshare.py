@@ -96,6 +96,42 @@ async def test_a_cancelled_waiter_gives_its_turn_and_holds_no_slot() -> None:
     assert got == ["kept"] and gate.held == 0 and gate.waiting() == 0
 
 
+async def test_a_holder_of_two_slots_is_not_overtaken_while_it_waits_for_room() -> None:
+    """An encoder using two cores takes two of two slots; a one-slot waiter queued behind it
+    does not slip into the first freed slot, and the heavy one then runs alone."""
+    gate = FairGate(2)
+    running: list[str] = []
+    seen: list[list[str]] = []
+
+    async def one(job: str, weight: int, go: asyncio.Event) -> None:
+        async with gate.slot(Work(job, FIRST), weight=weight):
+            running.append(job)
+            seen.append(sorted(running))
+            await go.wait()
+            running.remove(job)
+
+    first, heavy, light = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    tasks = [asyncio.create_task(one("first", 1, first))]
+    await _until(lambda: gate.held == 1)
+    tasks.append(asyncio.create_task(one("heavy", 2, heavy)))
+    await _until(lambda: gate.waiting() == 1)
+    tasks.append(asyncio.create_task(one("light", 1, light)))
+    await _until(lambda: gate.waiting() == 2)
+    assert gate.held == 1  # a slot is free, but "light" is behind "heavy"
+    first.set()
+    await _until(lambda: "heavy" in running)
+    assert running == ["heavy"] and gate.held == 2
+    heavy.set()
+    await _until(lambda: "light" in running)
+    light.set()
+    await asyncio.gather(*tasks)
+    assert seen == [["first"], ["heavy"], ["light"]]
+    assert gate.held == 0 and gate.waiting() == 0
+    # Asking for more than there is takes them all, never waits forever.
+    async with gate.slot(Work("huge", FIRST), weight=5):
+        assert gate.held == 2
+
+
 class ThroughGate:
     """The offline cards, each call taking a turn at ``gate`` as the job's picture work."""
 

@@ -4,10 +4,12 @@ import asyncio
 import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+import pipeline.render.ffmpeg as ffmpeg_module
 from pipeline.errors import RenderError
 from pipeline.render.ffmpeg import (
     CAPTURE_NICE,
@@ -21,6 +23,12 @@ from pipeline.render.ffmpeg import (
 @pytest.fixture(scope="module")
 def binary() -> str:
     return resolve_ffmpeg()
+
+
+async def _until_true(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(10):
+        while not condition():
+            await asyncio.sleep(0.01)
 
 
 def processes_with(marker: str) -> list[int]:
@@ -242,3 +250,30 @@ async def test_every_ffmpeg_waits_for_a_core_and_a_render_goes_first(binary: str
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     assert all(processes_with(m) == [] for m in [*held, check, render])
+
+
+async def test_an_encoder_using_every_core_runs_alone(binary: str) -> None:
+    """A segment encode with one thread per core takes every turn: a loudness check beside it
+    (35 MB more at the peak, for no speed) waits until it ends."""
+    encode, check = f"/tmp/enc-{uuid.uuid4().hex}.null", f"/tmp/chk-{uuid.uuid4().hex}.null"
+    cores = os.cpu_count() or 1
+    encoding = asyncio.create_task(
+        run_ffmpeg(endless(encode), binary=binary, timeout=30, stage="render", cores=cores)
+    )
+    checking: asyncio.Task[object] | None = None
+    try:
+        await wait_for_process(encode)
+        checking = asyncio.create_task(
+            capture_ffmpeg(endless(check), binary=binary, timeout=30, stage="loudness")
+        )
+        turns = ffmpeg_module._turns.get()
+        await _until_true(lambda: turns.waiting() == 1)  # it waits for a turn...
+        assert turns.held == min(cores, turns.slots) and processes_with(check) == []
+        encoding.cancel()  # ...which comes when the encode ends
+        await wait_for_process(check)
+    finally:
+        for task in (encoding, checking):
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(encoding, *([checking] if checking else []), return_exceptions=True)
+    assert processes_with(encode) == processes_with(check) == []
