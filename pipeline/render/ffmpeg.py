@@ -14,8 +14,9 @@ import os
 import shutil
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,8 +47,24 @@ _turns = PerLoop(lambda: FairGate(os.cpu_count() or 2))
 _callers = itertools.count()
 
 
-def _turn(kind: int, cores: int = 1) -> AbstractAsyncContextManager[None]:
-    return _turns.get().slot(Work(f"ffmpeg-{next(_callers)}", kind), weight=cores)
+_kind: ContextVar[int | None] = ContextVar("ffmpeg_turn", default=None)
+
+
+@contextmanager
+def turns_as(kind: int) -> Iterator[None]:
+    """Every ffmpeg started inside the block waits as ``kind`` (RENDER, ANALYSIS, AHEAD), its
+    loudness checks and probes included: a render's own analysis is part of the render."""
+    token = _kind.set(kind)
+    try:
+        yield
+    finally:
+        _kind.reset(token)
+
+
+def _turn(default: int, cores: int = 1) -> AbstractAsyncContextManager[None]:
+    kind = _kind.get()
+    work = Work(f"ffmpeg-{next(_callers)}", default if kind is None else kind)
+    return _turns.get().slot(work, weight=cores)
 
 
 def resolve_ffmpeg(configured: str | None = None) -> str:
@@ -213,7 +230,6 @@ async def run_ffmpeg(
     total_frames: int | None = None,
     on_progress: ProgressCallback | None = None,
     nice: int = 0,
-    turn: int = RENDER,
     cores: int = 1,
 ) -> None:
     """Run ``binary`` with ``args`` (everything after the program name).
@@ -221,9 +237,9 @@ async def run_ffmpeg(
     Progress comes from ``-progress pipe:1``; ``on_progress`` gets fractions 0..1 at most
     ~4 times a second and 1.0 at the end. On failure, timeout or cancellation ffmpeg is
     killed; failures raise :class:`RenderError` carrying ``stage`` and ffmpeg's last lines.
-    ``nice`` > 0 runs it at that much lower CPU priority than this process; ``turn`` (RENDER,
-    ANALYSIS, AHEAD) is its place when every core already has an ffmpeg, and ``cores`` how
-    many it keeps busy (an encoder's threads).
+    ``nice`` > 0 runs it at that much lower CPU priority than this process; ``cores`` is how
+    many it keeps busy (an encoder's threads), the turns it takes (a RENDER's unless
+    :func:`turns_as` says otherwise).
     """
     has_level = any(arg in ("-loglevel", "-v") for arg in args)
     full = [
@@ -240,7 +256,7 @@ async def run_ffmpeg(
     logger.debug("ffmpeg[%s]: %s", stage, " ".join(full))
     tail: deque[str] = deque(maxlen=_STDERR_TAIL * 4)
     progress = _ProgressReader(total_frames, on_progress)
-    async with _turn(turn, cores):
+    async with _turn(RENDER, cores):
         started = time.monotonic()
         proc = await _start(binary, full, stage, nice)
         assert proc.stdout is not None and proc.stderr is not None

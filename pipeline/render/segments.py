@@ -26,7 +26,7 @@ from pathlib import Path
 
 from pipeline.concurrency import to_the_end
 from pipeline.models import RenderSpec
-from pipeline.render.ffmpeg import RENDER, run_ffmpeg
+from pipeline.render.ffmpeg import run_ffmpeg
 from pipeline.render.graph import Codec, build_audio_args, build_segment_args, segment_maxrate
 from pipeline.render.mix import place_bed
 from pipeline.render.narration import VoicePlan, plan_voice
@@ -130,7 +130,6 @@ async def encode_segment(
     binary: str,
     fonts_dir: Path,
     nice: int = 0,
-    turn: int = RENDER,
     on_frames: Callable[[float], Awaitable[None]] | None = None,
 ) -> Path:
     """Prepare scene ``segment.index``'s still and encode its segment (if not there yet)."""
@@ -164,7 +163,6 @@ async def encode_segment(
                 total_frames=cut.frames,
                 on_progress=on_frames,
                 nice=nice,
-                turn=turn,
                 cores=codec.threads or os.cpu_count() or 1,  # 0: ffmpeg's own, every core
             )
 
@@ -173,7 +171,7 @@ async def encode_segment(
         shutil.rmtree(scratch, ignore_errors=True)  # one small file
 
 
-async def encode_sound(spec: RenderSpec, *, binary: str, nice: int = 0, turn: int = RENDER) -> Path:
+async def encode_sound(spec: RenderSpec, *, binary: str, nice: int = 0) -> Path:
     """The reel's whole sound track (narration through its loudness chain, the bed under it),
     analysed and encoded once: kept if it is there already."""
     target = await asyncio.to_thread(audio_path, spec)
@@ -190,9 +188,7 @@ async def encode_sound(spec: RenderSpec, *, binary: str, nice: int = 0, turn: in
             bed=place_bed(spec),
             ceiling_db=voice.ceiling_db,
         )
-        await run_ffmpeg(
-            args, binary=binary, timeout=_PROCESS_TIMEOUT, stage="audio", nice=nice, turn=turn
-        )
+        await run_ffmpeg(args, binary=binary, timeout=_PROCESS_TIMEOUT, stage="audio", nice=nice)
 
     return await _publish(encode, target)
 

@@ -28,7 +28,7 @@ from ..concurrency import to_the_end
 from ..errors import ReelError
 from ..models import RenderSpec
 from ..render import Codec, resolve_ffmpeg, segments
-from ..render.ffmpeg import AHEAD
+from ..render.ffmpeg import AHEAD, turns_as
 from ..stages import images as images_stage
 from ..stages import voice as voice_stage
 from ..stages.render_spec import codec_for, spec_for, speculative_at_once
@@ -135,20 +135,21 @@ class Speculator:
             binary = resolve_ffmpeg(self.app.settings.ffmpeg_binary)
             planned_parts = await asyncio.to_thread(segments.plan, spec, codec)
             missing = [part for part in planned_parts if not part.ready]
-            # Side by side as a render would, in the slots shared by every job, in scene order.
-            async with asyncio.TaskGroup() as group:
-                for part in missing:
-                    encode = partial(
-                        segments.encode_segment,
-                        spec,
-                        part,
-                        codec=codec,
-                        binary=binary,
-                        fonts_dir=FONTS_DIR,
-                        nice=self._nice,
-                        turn=AHEAD,
-                    )
-                    group.create_task(self._gated(encode))
+            # Side by side as a render would, in the slots shared by every job, in scene order;
+            # their ffmpegs wait behind renders' and loudness checks'.
+            with turns_as(AHEAD):
+                async with asyncio.TaskGroup() as group:
+                    for part in missing:
+                        encode = partial(
+                            segments.encode_segment,
+                            spec,
+                            part,
+                            codec=codec,
+                            binary=binary,
+                            fonts_dir=FONTS_DIR,
+                            nice=self._nice,
+                        )
+                        group.create_task(self._gated(encode))
             await sound()
             # The music may have arrived since: the bed is part of the sound track's key.
             planned = await self._plan(job_id)
@@ -160,9 +161,9 @@ class Speculator:
                         with_music,
                         binary=binary,
                         nice=self._nice,
-                        turn=AHEAD,
                     )
-                    await self._gated(sound_track)
+                    with turns_as(AHEAD):
+                        await self._gated(sound_track)
             logger.info("job %s: every segment is encoded ahead of its render", job_id)
         except asyncio.CancelledError:
             raise

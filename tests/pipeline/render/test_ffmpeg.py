@@ -13,10 +13,12 @@ import pipeline.render.ffmpeg as ffmpeg_module
 from pipeline.errors import RenderError
 from pipeline.render.ffmpeg import (
     CAPTURE_NICE,
+    RENDER,
     capture_ffmpeg,
     escape_filter_path,
     resolve_ffmpeg,
     run_ffmpeg,
+    turns_as,
 )
 
 
@@ -277,3 +279,34 @@ async def test_an_encoder_using_every_core_runs_alone(binary: str) -> None:
                 task.cancel()
         await asyncio.gather(encoding, *([checking] if checking else []), return_exceptions=True)
     assert processes_with(encode) == processes_with(check) == []
+
+
+async def test_a_renders_own_loudness_check_waits_as_a_render(binary: str) -> None:
+    """Inside ``turns_as(RENDER)`` (a render's sound track) a loudness check is part of the
+    render: it goes before the other jobs' checks that waited longer."""
+    slots = os.cpu_count() or 2
+    held = [f"/tmp/held-{uuid.uuid4().hex}.null" for _ in range(slots)]
+    other, own = f"/tmp/other-{uuid.uuid4().hex}.null", f"/tmp/own-{uuid.uuid4().hex}.null"
+
+    def check(marker: str) -> asyncio.Task[object]:
+        return asyncio.create_task(
+            capture_ffmpeg(endless(marker), binary=binary, timeout=30, stage="loudness")
+        )
+
+    tasks = [check(m) for m in held]
+    try:
+        for marker in held:
+            await wait_for_process(marker)
+        turns = ffmpeg_module._turns.get()
+        tasks.append(check(other))
+        await _until_true(lambda: turns.waiting() == 1)
+        with turns_as(RENDER):
+            tasks.append(check(own))  # the task keeps the block's context
+        await _until_true(lambda: turns.waiting() == 2)
+        tasks[0].cancel()
+        await wait_for_process(own)
+        assert processes_with(other) == []
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
