@@ -40,30 +40,29 @@ CAPTURE_NICE = 8
 # Every ffmpeg this process starts waits for turns, one per core it keeps busy, of as many as
 # there are cores: a render's segments and sound, the loudness checks of jobs being prepared,
 # the encodes made ahead. Fifty jobs' checks at once were fifty processes (35 MB each) that
-# starved the bot's loop; beside a render's encoder they made the peak memory. When the
-# turns are taken, a render someone waits for goes first, then analyses, then speculation.
-RENDER, ANALYSIS, AHEAD = 0, 1, 2
+# starved the bot's loop; beside a render's encoder they made the peak memory. Renders and
+# checks take turns in the order they ask (a render first would starve the preparation of
+# the jobs queued behind it: 161 of 1,225 reels came out of order); encodes made ahead wait
+# behind both.
+NOW, AHEAD = 0, 1
 _turns = PerLoop(lambda: FairGate(os.cpu_count() or 2))
 _callers = itertools.count()
-
-
-_kind: ContextVar[int | None] = ContextVar("ffmpeg_turn", default=None)
+_kind: ContextVar[int] = ContextVar("ffmpeg_turn", default=NOW)
 
 
 @contextmanager
-def turns_as(kind: int) -> Iterator[None]:
-    """Every ffmpeg started inside the block waits as ``kind`` (RENDER, ANALYSIS, AHEAD), its
-    loudness checks and probes included: a render's own analysis is part of the render."""
-    token = _kind.set(kind)
+def ahead() -> Iterator[None]:
+    """Every ffmpeg started inside the block (its loudness checks too) is work made ahead of
+    need: it waits behind every other."""
+    token = _kind.set(AHEAD)
     try:
         yield
     finally:
         _kind.reset(token)
 
 
-def _turn(default: int, cores: int = 1) -> AbstractAsyncContextManager[None]:
-    kind = _kind.get()
-    work = Work(f"ffmpeg-{next(_callers)}", default if kind is None else kind)
+def _turn(cores: int = 1) -> AbstractAsyncContextManager[None]:
+    work = Work(f"ffmpeg-{next(_callers)}", _kind.get())
     return _turns.get().slot(work, weight=cores)
 
 
@@ -238,8 +237,7 @@ async def run_ffmpeg(
     ~4 times a second and 1.0 at the end. On failure, timeout or cancellation ffmpeg is
     killed; failures raise :class:`RenderError` carrying ``stage`` and ffmpeg's last lines.
     ``nice`` > 0 runs it at that much lower CPU priority than this process; ``cores`` is how
-    many it keeps busy (an encoder's threads), the turns it takes (a RENDER's unless
-    :func:`turns_as` says otherwise).
+    many it keeps busy (an encoder's threads): the turns it takes.
     """
     has_level = any(arg in ("-loglevel", "-v") for arg in args)
     full = [
@@ -256,7 +254,7 @@ async def run_ffmpeg(
     logger.debug("ffmpeg[%s]: %s", stage, " ".join(full))
     tail: deque[str] = deque(maxlen=_STDERR_TAIL * 4)
     progress = _ProgressReader(total_frames, on_progress)
-    async with _turn(RENDER, cores):
+    async with _turn(cores):
         started = time.monotonic()
         proc = await _start(binary, full, stage, nice)
         assert proc.stdout is not None and proc.stderr is not None
@@ -278,7 +276,7 @@ async def capture_ffmpeg(
 
     The exit code is returned, not raised: ``ffmpeg -i file`` exits 1 by design.
     """
-    async with _turn(ANALYSIS):
+    async with _turn():
         proc = await _start(binary, ["-hide_banner", "-nostdin", *args], stage, CAPTURE_NICE)
         assert proc.stdout is not None and proc.stderr is not None
         out_lines: list[str] = []

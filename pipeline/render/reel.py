@@ -20,7 +20,7 @@ from pipeline.errors import RenderError
 from pipeline.models import RenderSpec
 from pipeline.render import segments
 from pipeline.render.encoders import SOFTWARE
-from pipeline.render.ffmpeg import RENDER, file_url, run_ffmpeg, turns_as
+from pipeline.render.ffmpeg import file_url, run_ffmpeg
 from pipeline.render.graph import Codec, build_join_args
 from pipeline.render.mix import place_bed
 from pipeline.render.probe import MediaInfo, probe
@@ -270,20 +270,18 @@ async def render_reel(
     try:
         if on_progress is not None:
             await on_progress(0.0)
-        # Its own loudness checks and probes are part of the render, not analyses that wait.
-        with turns_as(RENDER):
-            async with asyncio.timeout(timeout):
-                info = await _render(
-                    spec,
-                    work,
-                    timings,
-                    binary=binary,
-                    fonts_dir=fonts_dir,
-                    codec=codec,
-                    nice=nice,
-                    parallel=parallel,
-                    on_progress=on_progress,
-                )
+        async with asyncio.timeout(timeout):
+            info = await _render(
+                spec,
+                work,
+                timings,
+                binary=binary,
+                fonts_dir=fonts_dir,
+                codec=codec,
+                nice=nice,
+                parallel=parallel,
+                on_progress=on_progress,
+            )
         os.replace(work / out.name, out)
         os.replace(work / THUMB_NAME, thumb)
     except TimeoutError:

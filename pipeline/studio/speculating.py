@@ -28,7 +28,7 @@ from ..concurrency import to_the_end
 from ..errors import ReelError
 from ..models import RenderSpec
 from ..render import Codec, resolve_ffmpeg, segments
-from ..render.ffmpeg import AHEAD, turns_as
+from ..render.ffmpeg import ahead
 from ..stages import images as images_stage
 from ..stages import voice as voice_stage
 from ..stages.render_spec import codec_for, spec_for, speculative_at_once
@@ -137,7 +137,7 @@ class Speculator:
             missing = [part for part in planned_parts if not part.ready]
             # Side by side as a render would, in the slots shared by every job, in scene order;
             # their ffmpegs wait behind renders' and loudness checks'.
-            with turns_as(AHEAD):
+            with ahead():
                 async with asyncio.TaskGroup() as group:
                     for part in missing:
                         encode = partial(
@@ -162,7 +162,7 @@ class Speculator:
                         binary=binary,
                         nice=self._nice,
                     )
-                    with turns_as(AHEAD):
+                    with ahead():
                         await self._gated(sound_track)
             logger.info("job %s: every segment is encoded ahead of its render", job_id)
         except asyncio.CancelledError:

@@ -13,12 +13,11 @@ import pipeline.render.ffmpeg as ffmpeg_module
 from pipeline.errors import RenderError
 from pipeline.render.ffmpeg import (
     CAPTURE_NICE,
-    RENDER,
+    ahead,
     capture_ffmpeg,
     escape_filter_path,
     resolve_ffmpeg,
     run_ffmpeg,
-    turns_as,
 )
 
 
@@ -212,14 +211,14 @@ async def test_a_render_runs_at_a_lower_priority_than_the_bot(binary: str) -> No
     assert processes_with(marker) == []
 
 
-async def test_every_ffmpeg_waits_for_a_core_and_a_render_goes_first(binary: str) -> None:
+async def test_every_ffmpeg_waits_for_a_core_and_work_made_ahead_goes_last(binary: str) -> None:
     """Fifty loudness checks at once used to be fifty processes at the bot's own priority.
     Now every ffmpeg of the process takes one of as many turns as there are cores; the checks
-    run at CAPTURE_NICE; when a turn frees, a waiting render goes before a check that has
-    waited longer."""
+    run at CAPTURE_NICE; renders and checks go in the order they asked, and an encode made
+    ahead (speculation) waits behind a render that asked after it."""
     slots = os.cpu_count() or 2
     held = [f"/tmp/turn-{uuid.uuid4().hex}.null" for _ in range(slots)]
-    check, render = f"/tmp/check-{uuid.uuid4().hex}.null", f"/tmp/render-{uuid.uuid4().hex}.null"
+    early, render = f"/tmp/ahead-{uuid.uuid4().hex}.null", f"/tmp/render-{uuid.uuid4().hex}.null"
 
     def analysis(marker: str) -> asyncio.Task[object]:
         return asyncio.create_task(
@@ -232,26 +231,31 @@ async def test_every_ffmpeg_waits_for_a_core_and_a_render_goes_first(binary: str
             await wait_for_process(marker)
         pid = processes_with(held[0])[0]
         assert niceness(pid) == await lowered_to(pid, CAPTURE_NICE)
-        tasks.append(analysis(check))
-        await asyncio.sleep(0)  # queued first
+        turns = ffmpeg_module._turns.get()
+        with ahead():
+            tasks.append(  # the task keeps the block's context
+                asyncio.create_task(
+                    run_ffmpeg(endless(early), binary=binary, timeout=30, stage="render")
+                )
+            )
+        await _until_true(lambda: turns.waiting() == 1)
         tasks.append(
             asyncio.create_task(
                 run_ffmpeg(endless(render), binary=binary, timeout=30, stage="render")
             )
         )
-        # Every turn is taken: neither has started.
-        assert processes_with(check) == processes_with(render) == []
-        tasks[0].cancel()  # a turn frees: the render takes it
+        await _until_true(lambda: turns.waiting() == 2)
+        tasks[0].cancel()  # a turn frees: the render takes it, though it asked later
         await wait_for_process(render)
-        assert processes_with(check) == []
-        tasks[1].cancel()  # another: now the check
-        await wait_for_process(check)
-        assert sum(len(processes_with(m)) for m in [*held, check, render]) == slots
+        assert processes_with(early) == []
+        tasks[1].cancel()  # another: now the encode made ahead
+        await wait_for_process(early)
+        assert sum(len(processes_with(m)) for m in [*held, early, render]) == slots
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    assert all(processes_with(m) == [] for m in [*held, check, render])
+    assert all(processes_with(m) == [] for m in [*held, early, render])
 
 
 async def test_an_encoder_using_every_core_runs_alone(binary: str) -> None:
@@ -279,34 +283,3 @@ async def test_an_encoder_using_every_core_runs_alone(binary: str) -> None:
                 task.cancel()
         await asyncio.gather(encoding, *([checking] if checking else []), return_exceptions=True)
     assert processes_with(encode) == processes_with(check) == []
-
-
-async def test_a_renders_own_loudness_check_waits_as_a_render(binary: str) -> None:
-    """Inside ``turns_as(RENDER)`` (a render's sound track) a loudness check is part of the
-    render: it goes before the other jobs' checks that waited longer."""
-    slots = os.cpu_count() or 2
-    held = [f"/tmp/held-{uuid.uuid4().hex}.null" for _ in range(slots)]
-    other, own = f"/tmp/other-{uuid.uuid4().hex}.null", f"/tmp/own-{uuid.uuid4().hex}.null"
-
-    def check(marker: str) -> asyncio.Task[object]:
-        return asyncio.create_task(
-            capture_ffmpeg(endless(marker), binary=binary, timeout=30, stage="loudness")
-        )
-
-    tasks = [check(m) for m in held]
-    try:
-        for marker in held:
-            await wait_for_process(marker)
-        turns = ffmpeg_module._turns.get()
-        tasks.append(check(other))
-        await _until_true(lambda: turns.waiting() == 1)
-        with turns_as(RENDER):
-            tasks.append(check(own))  # the task keeps the block's context
-        await _until_true(lambda: turns.waiting() == 2)
-        tasks[0].cancel()
-        await wait_for_process(own)
-        assert processes_with(other) == []
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
