@@ -40,28 +40,26 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _rss(pid: int) -> int:
+def _kb_field(path: str, field: str) -> int:
+    """The bytes in ``field`` (a "Name:  123 kB" line) of a /proc file; 0 when gone."""
     try:
-        with open(f"/proc/{pid}/status") as handle:
+        with open(path) as handle:
             for line in handle:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
     return 0
+
+
+def _rss(pid: int) -> int:
+    return _kb_field(f"/proc/{pid}/status", "VmRSS:")
 
 
 def _pss(pid: int) -> int:
     """Proportional set size: shared pages (the ffmpeg binary's code, which every ffmpeg maps)
     divided among the processes that map them, so a tree's sum counts them once."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as handle:
-            for line in handle:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    return _kb_field(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 def tree_rss(pid: int) -> int:
