@@ -183,6 +183,12 @@ async def _supervise(
         for task in readers:
             task.cancel()
         await to_the_end(asyncio.gather(*readers, return_exceptions=True))
+        # A pipe that another process still holds open (a killed wrapper's child) never reaches
+        # EOF, and asyncio reports the exit only after EOF: close our ends first (a no-op once
+        # they are closed). Left open, they leaked into a later test as a ResourceWarning.
+        transport = getattr(proc, "_transport", None)
+        if transport is not None:
+            transport.close()
         if proc.returncode is None:
             await to_the_end(proc.wait())
 

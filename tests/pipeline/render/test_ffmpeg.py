@@ -206,8 +206,9 @@ async def test_a_render_runs_at_a_lower_priority_than_the_bot(binary: str) -> No
         assert niceness(pid) == await lowered_to(pid, 7)
     finally:
         task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        async with asyncio.timeout(10):  # not the child's 30 s
+            with pytest.raises(asyncio.CancelledError):
+                await task
     assert processes_with(marker) == []
 
 
@@ -283,3 +284,36 @@ async def test_an_encoder_using_every_core_runs_alone(binary: str) -> None:
                 task.cancel()
         await asyncio.gather(encoding, *([checking] if checking else []), return_exceptions=True)
     assert processes_with(encode) == processes_with(check) == []
+
+
+async def test_a_killed_run_whose_pipes_another_process_holds_leaves_nothing_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrapper's child keeps ffmpeg's pipes open after the wrapper is killed: EOF does not
+    come, and asyncio reports the exit only after EOF. The cancelled run used to wait for the
+    child (30 s here), or leave its pipes open when the loop ended (a ResourceWarning in a
+    later test); now it closes its ends and returns."""
+    import gc
+    import signal
+    import warnings
+
+    marker = f"held-{uuid.uuid4().hex}"
+    wrapper = tmp_path / "ffmpeg"
+    wrapper.write_text(f'#!/bin/sh\nsh -c "sleep 30; : {marker}" &\nexec sleep 30\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(ffmpeg_module, "_DRAIN_TIMEOUT", 0.2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        task = asyncio.create_task(
+            run_ffmpeg(["-f", "null", "-"], binary=str(wrapper), timeout=30, stage="render")
+        )
+        await wait_for_process(marker)
+        task.cancel()
+        async with asyncio.timeout(10):  # not the child's 30 s
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        for pid in processes_with(marker):  # the child that held the pipes
+            os.kill(pid, signal.SIGKILL)
+        del task
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
