@@ -17,14 +17,14 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from saq import Worker
 from saq.job import Job
 
 from ..models import RenderSpec
-from ..render import Codec, resolve_ffmpeg, segments
+from ..render import Codec, RenderResult, resolve_ffmpeg, segments
 from ..settings import Settings
 from ..stages.subtitles import FONTS_DIR
 from ..workers import build_staging
@@ -35,6 +35,8 @@ from .saq_render import FUNCTION, open_queue, record_duration
 from .saq_split import SEGMENT_FILE, SEGMENT_FUNCTION
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def _beat_every(heartbeat: int) -> float:
@@ -91,26 +93,43 @@ def build_worker(
             return await files.send_out(job_id, local)
         return await files.send_out(job_id, local, names)
 
-    async def render(
-        ctx: dict[str, Any], *, job_id: str, spec: dict[str, Any], segments: str | None = None
-    ) -> dict[str, Any]:
+    async def attempted(
+        ctx: dict[str, Any],
+        job_id: str,
+        staged: dict[str, Any],
+        label: str,
+        work: Callable[[RenderSpec, _Attempt], Awaitable[T]],
+        names: tuple[str, ...] | None = None,
+    ) -> tuple[str | None, T, float]:
+        """One attempt: the job's files brought in, ``work`` done under heartbeats, the result
+        sent out (dropped on failure). The folder (None when the job is no longer ours), what
+        ``work`` returned and the seconds it all took."""
         job: Job = ctx["job"]
         attempt = _Attempt(job, settings.render_heartbeat)
-        name = f"{job.attempts}-{ctx['worker'].id}"
-        local = await files.bring_in(job_id, {"spec": spec, "segments": segments}, name)
+        name = f"{label}{job.attempts}-{ctx['worker'].id}"
+        local = await files.bring_in(job_id, staged, name)
         started = time.monotonic()
         try:
             async with attempt.beating():
-                result = await render_spec(
-                    local, settings, job_id=job_id, on_progress=attempt.on_progress
-                )
-                folder = await sent(job, job_id, local)
+                value = await work(local, attempt)
+                folder = await sent(job, job_id, local, names)
         except BaseException:
             await files.drop(local)
             raise
+        return folder, value, time.monotonic() - started
+
+    async def render(
+        ctx: dict[str, Any], *, job_id: str, spec: dict[str, Any], segments: str | None = None
+    ) -> dict[str, Any]:
+        async def whole(local: RenderSpec, attempt: _Attempt) -> RenderResult:
+            return await render_spec(
+                local, settings, job_id=job_id, on_progress=attempt.on_progress
+            )
+
+        staged = {"spec": spec, "segments": segments}
+        folder, result, seconds = await attempted(ctx, job_id, staged, "", whole)
         if folder is None:
             return {}
-        seconds = time.monotonic() - started
         await record_duration(queue, seconds)
         return {
             "folder": folder,
@@ -129,25 +148,16 @@ def build_worker(
         spec: dict[str, Any],
         segments: str | None = None,
     ) -> dict[str, Any]:
-        job: Job = ctx["job"]
-        attempt = _Attempt(job, settings.render_heartbeat)
-        name = f"s{index}-{job.attempts}-{ctx['worker'].id}"
-        local = await files.bring_in(job_id, {"spec": spec, "segments": segments}, name)
-        started = time.monotonic()
-        try:
-            async with attempt.beating():
-                await _encode_one(local, index, Codec(**codec), settings, attempt)
-                folder = await sent(job, job_id, local, (SEGMENT_FILE,))
-        except BaseException:
-            await files.drop(local)
-            raise
+        async def one(local: RenderSpec, attempt: _Attempt) -> None:
+            await _encode_one(local, index, Codec(**codec), settings, attempt)
+
+        staged = {"spec": spec, "segments": segments}
+        folder, _, seconds = await attempted(
+            ctx, job_id, staged, f"s{index}-", one, (SEGMENT_FILE,)
+        )
         if folder is None:
             return {}
-        return {
-            "folder": folder,
-            "seconds": round(time.monotonic() - started, 3),
-            "worker": ctx["worker"].id,
-        }
+        return {"folder": folder, "seconds": round(seconds, 3), "worker": ctx["worker"].id}
 
     return Worker(
         queue,
